@@ -1,0 +1,212 @@
+//! The forkserver start method (Linux): a single-threaded server, started by spawn on first use,
+//! forks each child on request.
+//!
+//! The client sends the server two socket ends: the child's bootstrap socket and a status socket. The
+//! server forks; the child keeps only its bootstrap socket (as fd 3) and then behaves exactly like a
+//! spawned child, reading its job from the client. The server replies on the status socket with the
+//! child's pid and pidfd, and later with its exit status, which only the server (its parent) can
+//! reap. The server dies with the process that started it (parent-death signal) and exits when that
+//! process closes the control socket; daemon children die with the server.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::child::{ChildState, Reaper};
+use crate::codec::Encoded;
+use crate::entry::{self, JobHeader, Mode};
+use crate::error::StartError;
+use crate::frame::{self, Inbox, Kind};
+use crate::launch;
+use crate::runtime::ChildMeta;
+use crate::status::{ExitStatus, Pid};
+use crate::sys;
+use crate::target::{self, Entry};
+
+/// How long a client waits for the server to report a fork before giving up on it.
+const FORK_REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Client {
+    owner: i32,
+    ctl: OwnedFd,
+    pid: i32,
+    pidfd: OwnedFd,
+}
+
+static CLIENT: Mutex<Option<Client>> = Mutex::new(None);
+
+fn client() -> MutexGuard<'static, Option<Client>> {
+    CLIENT.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held across a fork: the child must not share the parent's server connection.
+pub(crate) struct ForkGuard(MutexGuard<'static, Option<Client>>);
+
+pub(crate) fn lock_for_fork() -> ForkGuard {
+    ForkGuard(client())
+}
+
+impl ForkGuard {
+    pub(crate) fn reset_for_child(mut self) {
+        // Closes this process's copies of the connection; the parent's stay open.
+        self.0.take();
+    }
+}
+
+/// Closes the connection at exit; the server sees end of stream and exits.
+pub(crate) fn shutdown() {
+    let mut c = client();
+    if c.as_ref().is_some_and(|c| c.owner == sys::getpid()) {
+        c.take();
+    }
+}
+
+/// Starts a child through the server.
+pub(crate) fn launch(
+    entry: Entry,
+    encoded: &Encoded<'_>,
+    meta: ChildMeta,
+) -> Result<ChildState, StartError> {
+    let (ours, theirs) = sys::stream_pair()?;
+    let (status_ours, status_theirs) = sys::stream_pair()?;
+    let server_pid = request(meta.daemon, &theirs, &status_theirs)?;
+    drop((theirs, status_theirs));
+    let reply = frame::recv(status_ours.as_fd(), Some(Instant::now() + FORK_REPLY_TIMEOUT))?;
+    let pid = match (&reply.kind, reply.payload.get(..4)) {
+        (Kind::Forked, Some(b)) => i32::from_le_bytes(b.try_into().expect("4 bytes")),
+        _ => return Err(io::Error::other("the fork server sent an unexpected reply").into()),
+    };
+    let pidfd = reply
+        .fds
+        .into_iter()
+        .next()
+        .ok_or_else(|| io::Error::other("the fork server sent no pidfd"))?;
+    let header = JobHeader {
+        fingerprint: entry::fingerprint()?,
+        layout: entry::layout(),
+        entry: target::entry_offset(entry),
+        os_parent: server_pid,
+        meta: meta.clone(),
+    };
+    launch::send_job(&ours, &header, encoded, &pidfd)?;
+    sys::set_nonblocking(ours.as_fd(), true)?;
+    sys::set_nonblocking(status_ours.as_fd(), true)?;
+    let reaper =
+        Reaper::Server { sock: status_ours, inbox: parking_lot::Mutex::new(Inbox::default()) };
+    Ok(ChildState::new(Pid::from_raw(pid), meta.name, meta.daemon, pidfd, reaper, ours))
+}
+
+/// Sends a fork request, starting (or restarting) the server as needed. Returns the server's pid.
+fn request(daemon: bool, bootstrap: &OwnedFd, status: &OwnedFd) -> io::Result<i32> {
+    let mut c = client();
+    let me = sys::getpid();
+    for attempt in 0..2 {
+        let usable = c.as_ref().is_some_and(|c| {
+            c.owner == me
+                && !sys::wait_fd(c.pidfd.as_fd(), sys::Interest::Readable, Some(Instant::now()))
+                    .unwrap_or(true)
+        });
+        if !usable {
+            if let Some(old) = c.take()
+                && old.owner == me
+            {
+                let _ = sys::waitid_pidfd(old.pidfd.as_fd(), true);
+            }
+            *c = Some(start_server()?);
+        }
+        let cl = c.as_ref().expect("server just started");
+        match frame::send(
+            cl.ctl.as_fd(),
+            Kind::ForkRequest,
+            &[&[daemon as u8]],
+            &[bootstrap.as_fd(), status.as_fd()],
+        ) {
+            Ok(()) => return Ok(cl.pid),
+            // The server died since we last used it: start a new one once.
+            Err(_) if attempt == 0 => *c = None,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns on its second attempt")
+}
+
+fn start_server() -> io::Result<Client> {
+    let (ours, theirs) = sys::stream_pair()?;
+    let me = sys::getpid();
+    let pid = launch::spawn_self(theirs, Mode::ForkServer, me.to_string(), true)?;
+    let pidfd = sys::pidfd_open(pid)?;
+    Ok(Client { owner: me, ctl: ours, pid, pidfd })
+}
+
+/// The server's loop, in the process the entry hook started in forkserver mode. Never returns.
+pub(crate) fn serve(fd: RawFd, parent: &str) -> ! {
+    // SAFETY: the client placed the control socket on this fd for us; nothing else owns it.
+    let ctl = unsafe { sys::adopt(fd) };
+    sys::ignore_sigpipe();
+    if let Ok(parent) = parent.parse() {
+        sys::die_with_parent(parent);
+    }
+    let me = sys::getpid();
+    let mut children: Vec<(OwnedFd, OwnedFd)> = Vec::new();
+    loop {
+        let mut set = vec![(ctl.as_fd(), sys::Interest::Readable)];
+        set.extend(children.iter().map(|(pidfd, _)| (pidfd.as_fd(), sys::Interest::Readable)));
+        let Ok(ready) = sys::poll(&set, None) else { entry::finish(1, entry::Exit::Immediate) };
+        let exited: Vec<usize> =
+            ready.iter().enumerate().skip(1).filter(|(_, r)| **r).map(|(i, _)| i - 1).collect();
+        for i in exited.into_iter().rev() {
+            let (pidfd, status) = children.swap_remove(i);
+            if let Ok(Some(raw)) = sys::waitid_pidfd(pidfd.as_fd(), true) {
+                let s = postcard::to_stdvec(&ExitStatus::from_sys(raw)).unwrap_or_default();
+                let _ = frame::send(status.as_fd(), Kind::Exited, &[&s], &[]);
+            } else {
+                children.push((pidfd, status));
+            }
+        }
+        if ready[0] {
+            match frame::recv(ctl.as_fd(), None) {
+                Ok(req) => {
+                    if let Some(child) = fork_child(req, me) {
+                        children.push(child);
+                    }
+                }
+                // The client closed the connection (it exited) or broke the protocol: stop.
+                Err(_) => entry::finish(0, entry::Exit::Immediate),
+            }
+        }
+    }
+}
+
+/// Forks one child for a request; returns its pidfd and status socket.
+fn fork_child(req: frame::Frame, me: i32) -> Option<(OwnedFd, OwnedFd)> {
+    if req.kind != Kind::ForkRequest || req.fds.len() != 2 {
+        return None;
+    }
+    let daemon = req.payload.first() == Some(&1);
+    let mut fds = req.fds.into_iter();
+    let (bootstrap, status) = (fds.next()?, fds.next()?);
+    // SAFETY: the server is single-threaded (it never ran `main`, and starts no threads), so the
+    // child gets a consistent copy of everything.
+    match unsafe { sys::fork() } {
+        Err(_) => None,
+        Ok(sys::Forked::Child) => {
+            // Keep only the bootstrap socket, on fd 3, as a spawned child has it.
+            if sys::move_fd_to(bootstrap, sys::BOOTSTRAP_FD).is_err()
+                || sys::close_fds_from(sys::BOOTSTRAP_FD + 1).is_err()
+            {
+                entry::finish(entry::EXIT_BOOTSTRAP_FAILED, entry::Exit::Immediate)
+            }
+            if daemon {
+                sys::die_with_parent(me);
+            }
+            entry::run_spawned_child(sys::BOOTSTRAP_FD)
+        }
+        Ok(sys::Forked::Parent(pid)) => {
+            let pidfd = sys::pidfd_open(pid).ok()?;
+            frame::send(status.as_fd(), Kind::Forked, &[&pid.to_le_bytes()], &[pidfd.as_fd()])
+                .ok()?;
+            Some((pidfd, status))
+        }
+    }
+}

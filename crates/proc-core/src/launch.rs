@@ -1,0 +1,138 @@
+//! The parent side of the three start methods: make the child exist, hand it its job, and return
+//! what the parent needs to watch it.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use crate::child::{ChildState, Reaper};
+use crate::codec::Encoded;
+use crate::entry::{self, JobHeader, Mode};
+use crate::error::StartError;
+use crate::frame::{self, Kind};
+use crate::runtime::{self, ChildMeta};
+use crate::start::Method;
+use crate::status::Pid;
+use crate::sys;
+use crate::target::{self, Entry, Job};
+
+/// Starts `job` as a child described by `meta`.
+pub(crate) fn launch(
+    job: Box<dyn Job>,
+    meta: ChildMeta,
+    method: Method,
+) -> Result<ChildState, StartError> {
+    match method {
+        Method::Fork => fork(job, meta),
+        Method::Spawn | Method::ForkServer => {
+            let Some((entry, encoded)) = job.spawn_form() else {
+                return Err(StartError::NeedsFork { method: crate::StartMethod(method) });
+            };
+            let encoded = encoded?;
+            if method == Method::Spawn {
+                spawn(entry, &encoded, meta)
+            } else {
+                crate::forkserver::launch(entry, &encoded, meta)
+            }
+        }
+    }
+}
+
+/// Re-exec: start a fresh copy of this binary and send it the job.
+fn spawn(entry: Entry, encoded: &Encoded<'_>, meta: ChildMeta) -> Result<ChildState, StartError> {
+    let (ours, theirs) = sys::stream_pair()?;
+    let pid = spawn_self(theirs, Mode::Child, String::new(), meta.daemon)?;
+    let pidfd = sys::pidfd_open(pid)?;
+    let header = JobHeader {
+        fingerprint: entry::fingerprint()?,
+        layout: entry::layout(),
+        entry: target::entry_offset(entry),
+        os_parent: sys::getpid(),
+        meta: meta.clone(),
+    };
+    send_job(&ours, &header, encoded, &pidfd)?;
+    sys::set_nonblocking(ours.as_fd(), true)?;
+    Ok(ChildState::new(Pid::from_raw(pid), meta.name, meta.daemon, pidfd, Reaper::Direct, ours))
+}
+
+/// Starts a fresh copy of this binary in `mode` with `bootstrap` as its fd 3. A process that must die
+/// with us is started from a thread that lives as long as the process (see `runtime::Spawner`).
+pub(crate) fn spawn_self(
+    bootstrap: OwnedFd,
+    mode: Mode,
+    extra: String,
+    die_with_us: bool,
+) -> io::Result<i32> {
+    let run = move || {
+        let env = [(entry::ENV, entry::env_value(mode, &extra))];
+        sys::spawn_self(&sys::SpawnRequest { extra_env: &env, bootstrap: bootstrap.as_fd() })
+    };
+    if runtime::needs_spawner(die_with_us) { runtime::on_spawner_thread(run) } else { run() }
+}
+
+/// Sends the job frame: header length, header, encoded arguments, with the arguments' fds.
+pub(crate) fn send_job(
+    sock: &OwnedFd,
+    header: &JobHeader,
+    encoded: &Encoded<'_>,
+    pidfd: &OwnedFd,
+) -> Result<(), StartError> {
+    let head = postcard::to_stdvec(header).map_err(crate::codec::EncodeError::from)?;
+    let len = (head.len() as u32).to_le_bytes();
+    match frame::send(sock.as_fd(), Kind::Job, &[&len, &head, encoded.bytes()], encoded.fds()) {
+        Ok(()) => Ok(()),
+        // The child is already gone (it will be reaped and reported by join); anything else means
+        // it cannot get its job: do not leave it waiting.
+        Err(e)
+            if e.kind() == io::ErrorKind::BrokenPipe
+                || e.kind() == io::ErrorKind::ConnectionReset =>
+        {
+            Ok(())
+        }
+        Err(e) => {
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc_sigkill());
+            let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
+            Err(e.into())
+        }
+    }
+}
+
+fn libc_sigkill() -> i32 {
+    crate::Signal::SIGKILL.as_raw()
+}
+
+/// Fork: the child runs the job in a copy of this process.
+fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
+    let (ours, theirs) = sys::stream_pair()?;
+    let daemon = meta.daemon;
+    let name = meta.name.clone();
+    let parent = sys::getpid();
+    let ours_raw = ours.as_raw_fd();
+    let run = move || -> io::Result<i32> {
+        let locks = runtime::fork_locks();
+        let other = crate::forkserver::lock_for_fork();
+        let regions = crate::region::lock_for_fork();
+        // SAFETY: the caller of `StartMethod::fork` promised the job touches no state another thread
+        // may hold; multiproc's own state is held by this thread across the fork (the locks above)
+        // and reset in the child before use.
+        match unsafe { sys::fork() } {
+            Err(e) => Err(e),
+            Ok(sys::Forked::Parent(pid)) => {
+                drop((locks, other, regions));
+                drop(theirs);
+                Ok(pid)
+            }
+            Ok(sys::Forked::Child) => {
+                locks.reset_for_child();
+                other.reset_for_child();
+                drop(regions);
+                // SAFETY: our copy of the parent's end of the socket; the parent keeps its own.
+                drop(unsafe { sys::adopt(ours_raw) });
+                entry::run_forked_child(job, &meta, theirs, parent)
+            }
+        }
+    };
+    let pid = if runtime::needs_spawner(daemon) { runtime::on_spawner_thread(run) } else { run() }?;
+    let pidfd = sys::pidfd_open(pid)?;
+    sys::set_nonblocking(ours.as_fd(), true)?;
+    Ok(ChildState::new(Pid::from_raw(pid), name, daemon, pidfd, Reaper::Direct, ours))
+}

@@ -1,0 +1,4 @@
+//! Platform-only public API.
+
+#[cfg(unix)]
+pub mod unix;

@@ -1,0 +1,114 @@
+//! Start methods — how a child process comes to exist — and the process-wide default.
+
+use std::fmt;
+use std::sync::Mutex;
+
+/// How a child process is started.
+///
+/// - [`StartMethod::SPAWN`] (the default): the parent starts a fresh copy of its own executable,
+///   which runs the job from its entry hook before `main`. Nothing is inherited but what the job
+///   carries: safe in any program, with any number of threads.
+/// - [`StartMethod::FORKSERVER`] (Linux): a single-threaded server, started by spawn on first use,
+///   forks each child. Fork's speed with spawn's safety.
+/// - [`StartMethod::fork`] (Unix, `unsafe`): the child is a copy of the parent. Fastest, and the only
+///   method that can run closures that capture, but only the calling thread is copied: see its
+///   safety section.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StartMethod(pub(crate) Method);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Method {
+    Spawn,
+    Fork,
+    ForkServer,
+}
+
+impl StartMethod {
+    /// Re-execute this binary; the child runs its job before `main`.
+    pub const SPAWN: StartMethod = StartMethod(Method::Spawn);
+    /// Ask a single-threaded fork server (started on first use) to fork the child.
+    pub const FORKSERVER: StartMethod = StartMethod(Method::ForkServer);
+
+    /// Fork this process; the child runs the job in its copy of the calling thread.
+    ///
+    /// # Safety
+    /// The child has only a copy of the thread that called `start`. Any lock another thread held at
+    /// that moment (inside the allocator, stdout, a `Mutex` of the program) stays locked in the child
+    /// forever, and any data structure another thread was updating stays half-updated. The caller
+    /// promises that the child's work touches no such state: always true in a program with one
+    /// thread, and true when the other threads hold no locks or data the target uses.
+    /// multiproc's own state is fork-aware.
+    pub unsafe fn fork() -> StartMethod {
+        StartMethod(Method::Fork)
+    }
+
+    /// The method's name, as Python spells it: `"spawn"`, `"fork"` or `"forkserver"`.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Method::Spawn => "spawn",
+            Method::Fork => "fork",
+            Method::ForkServer => "forkserver",
+        }
+    }
+
+    /// The spawn method or the forkserver method by name (`"spawn"`, `"forkserver"`). The fork
+    /// method is only available through the `unsafe` [`StartMethod::fork`].
+    pub fn from_name(name: &str) -> Option<StartMethod> {
+        match name {
+            "spawn" => Some(StartMethod::SPAWN),
+            "forkserver" => Some(StartMethod::FORKSERVER),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for StartMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StartMethod({})", self.name())
+    }
+}
+
+impl fmt::Display for StartMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The names of the start methods this platform offers (Python's `get_all_start_methods()`).
+pub fn get_all_start_methods() -> &'static [&'static str] {
+    &["spawn", "fork", "forkserver"]
+}
+
+static DEFAULT: Mutex<Option<StartMethod>> = Mutex::new(None);
+
+/// The start method used by processes that do not choose one (Python's `get_start_method()`).
+/// Fixed to [`StartMethod::SPAWN`] on first use unless set before.
+pub fn get_start_method() -> StartMethod {
+    *DEFAULT.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(StartMethod::SPAWN)
+}
+
+/// The default was already fixed, by an earlier call or by the first process started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the start method has already been set to {current}")]
+pub struct StartMethodAlreadySet {
+    /// The method in force.
+    pub current: StartMethod,
+}
+
+/// Sets the default start method, once (Python's `set_start_method(method)`): a second call, or a
+/// call after the default was used, is an error. [`set_start_method_force`] overrides.
+pub fn set_start_method(method: StartMethod) -> Result<(), StartMethodAlreadySet> {
+    let mut d = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+    match *d {
+        Some(current) => Err(StartMethodAlreadySet { current }),
+        None => {
+            *d = Some(method);
+            Ok(())
+        }
+    }
+}
+
+/// Sets the default start method even if it was set before (Python's `force=True`).
+pub fn set_start_method_force(method: StartMethod) {
+    *DEFAULT.lock().unwrap_or_else(|e| e.into_inner()) = Some(method);
+}

@@ -1,0 +1,285 @@
+//! File descriptors: socket pairs, flags, fd passing with `SCM_RIGHTS`, and `poll` with a deadline.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{
+    self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+};
+
+/// Most fds the kernel accepts in one `SCM_RIGHTS` message (`SCM_MAX_FD`).
+pub(crate) const MAX_FDS_PER_MSG: usize = 253;
+
+fn errno(e: nix::errno::Errno) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+/// A connected pair of Unix stream sockets, both close-on-exec.
+pub(crate) fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(errno)
+}
+
+/// Sets or clears `O_NONBLOCK`.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL).map_err(errno)?);
+    let new = if on { flags | OFlag::O_NONBLOCK } else { flags & !OFlag::O_NONBLOCK };
+    if new != flags {
+        fcntl(fd, FcntlArg::F_SETFL(new)).map_err(errno)?;
+    }
+    Ok(())
+}
+
+/// Sets `FD_CLOEXEC` on a raw fd this process owns.
+pub(crate) fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(errno)?;
+    Ok(())
+}
+
+/// Duplicates an fd; the copy is close-on-exec.
+pub(crate) fn dup(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    fd.try_clone_to_owned()
+}
+
+/// Takes ownership of a raw fd number this process was handed at start-up (the bootstrap socket).
+///
+/// # Safety
+/// `fd` must be open and owned by nobody else in this process.
+pub(crate) unsafe fn adopt(fd: RawFd) -> OwnedFd {
+    // SAFETY: the caller guarantees `fd` is open and unowned.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Sends `bufs` as one `sendmsg`, with `fds` attached as `SCM_RIGHTS`; returns the bytes written.
+///
+/// `MSG_NOSIGNAL`: a closed peer is an `EPIPE` error, never a `SIGPIPE`.
+pub(crate) fn send_with_fds(
+    sock: BorrowedFd<'_>,
+    bufs: &[IoSlice<'_>],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<usize> {
+    debug_assert!(fds.len() <= MAX_FDS_PER_MSG);
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let cmsgs: &[ControlMessage<'_>] =
+        if raw.is_empty() { &[] } else { &[ControlMessage::ScmRights(&raw)] };
+    loop {
+        match socket::sendmsg::<()>(sock.as_raw_fd(), bufs, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Ok(n) => return Ok(n),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(errno(e)),
+        }
+    }
+}
+
+/// Writes all of `bytes` to a stream socket, attaching `fds` to the first byte (`MSG_NOSIGNAL`).
+/// More than [`MAX_FDS_PER_MSG`] fds need [`send_fd_batches`].
+pub(crate) fn send_all_with_fds(
+    sock: BorrowedFd<'_>,
+    bytes: &[&[u8]],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<()> {
+    let mut slices: Vec<&[u8]> = bytes.iter().copied().filter(|b| !b.is_empty()).collect();
+    let mut fds = fds;
+    while !slices.is_empty() {
+        let iov: Vec<IoSlice<'_>> = slices.iter().map(|s| IoSlice::new(s)).collect();
+        let n = match send_with_fds(sock, &iov, fds) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait_fd(sock, Interest::Writable, None)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        fds = &[];
+        advance(&mut slices, n);
+    }
+    Ok(())
+}
+
+fn advance(slices: &mut Vec<&[u8]>, mut n: usize) {
+    let mut i = 0;
+    while i < slices.len() && n >= slices[i].len() {
+        n -= slices[i].len();
+        i += 1;
+    }
+    slices.drain(..i);
+    if let Some(first) = slices.first_mut() {
+        *first = &first[n..];
+    }
+}
+
+/// Sends fds beyond the first [`MAX_FDS_PER_MSG`] as extra one-byte messages of up to that many fds each.
+pub(crate) fn send_fd_batches(sock: BorrowedFd<'_>, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    for batch in fds.chunks(MAX_FDS_PER_MSG) {
+        send_all_with_fds(sock, &[&[0u8]], batch)?;
+    }
+    Ok(())
+}
+
+/// One `recvmsg`: reads bytes into `buf` and appends any fds that came with them to `fds`
+/// (close-on-exec). Returns the number of bytes read; 0 means end of stream.
+pub(crate) fn recv_with_fds(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> io::Result<usize> {
+    let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS_PER_MSG]);
+    let mut iov = [IoSliceMut::new(buf)];
+    loop {
+        let res = socket::recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg_space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        );
+        match res {
+            Ok(msg) => {
+                let n = msg.bytes;
+                for cmsg in msg.cmsgs().map_err(errno)? {
+                    if let ControlMessageOwned::ScmRights(raw) = cmsg {
+                        for fd in raw {
+                            // SAFETY: the kernel just installed this fd in our table for us; nobody
+                            // else knows its number, so we are its sole owner.
+                            fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                        }
+                    }
+                }
+                if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "more fds arrived than one message may carry",
+                    ));
+                }
+                return Ok(n);
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(errno(e)),
+        }
+    }
+}
+
+/// Reads exactly `buf.len()` bytes (blocking, even on a non-blocking fd), collecting fds that arrive.
+pub(crate) fn recv_exact_with_fds(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    deadline: Option<Instant>,
+) -> io::Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        match recv_with_fds(sock, &mut buf[got..], fds) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if !wait_fd(sock, Interest::Readable, deadline)? {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// What a `poll` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Interest {
+    Readable,
+    Writable,
+}
+
+/// Waits until `fd` is ready (or hung up / in error, which also ends a wait). Returns `false` at the
+/// deadline. EINTR is retried with the time that is left.
+pub(crate) fn wait_fd(
+    fd: BorrowedFd<'_>,
+    interest: Interest,
+    deadline: Option<Instant>,
+) -> io::Result<bool> {
+    Ok(poll(&[(fd, interest)], deadline)?.iter().any(|r| *r))
+}
+
+/// `poll` over several fds until one is ready or the deadline passes; returns readiness per fd.
+/// Hang-up and error count as ready, so the caller's next read sees them.
+pub(crate) fn poll(
+    fds: &[(BorrowedFd<'_>, Interest)],
+    deadline: Option<Instant>,
+) -> io::Result<Vec<bool>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|(fd, i)| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: match i {
+                Interest::Readable => libc::POLLIN,
+                Interest::Writable => libc::POLLOUT,
+            },
+            revents: 0,
+        })
+        .collect();
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up so a wait never ends a hair early and spins.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                ms.min(i32::MAX as u128) as i32
+            }
+        };
+        // SAFETY: `pfds` is a valid, exclusively borrowed array of `pfds.len()` pollfd structs whose
+        // fds are borrowed for the duration of the call.
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            if let Some(d) = deadline
+                && Instant::now() < d
+            {
+                continue;
+            }
+            return Ok(vec![false; pfds.len()]);
+        }
+        return Ok(pfds.iter().map(|p| p.revents != 0).collect());
+    }
+}
+
+/// The deadline `timeout` from now, or `None` (forever) if it does not fit in an `Instant`.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// Borrows a raw fd for the length of a call.
+///
+/// # Safety
+/// `fd` must stay open for `'a`.
+pub(crate) unsafe fn borrow_raw<'a>(fd: RawFd) -> BorrowedFd<'a> {
+    // SAFETY: forwarded to the caller.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Lists the fds open in this process (from `/proc/self/fd`), without the one used to list them.
+pub(crate) fn open_fds() -> io::Result<Vec<RawFd>> {
+    let mut out = Vec::new();
+    let dir = std::fs::read_dir("/proc/self/fd")?;
+    let mut names = Vec::new();
+    for e in dir {
+        names.push(e?.file_name());
+    }
+    for n in names {
+        if let Some(fd) = n.to_str().and_then(|s| s.parse::<RawFd>().ok()) {
+            // The directory fd itself is closed by now; skip numbers that no longer resolve.
+            if std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok() {
+                out.push(fd);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}

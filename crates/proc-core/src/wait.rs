@@ -1,0 +1,88 @@
+//! [`wait`]: block until any of several processes, pipes or other waitable objects is ready
+//! (Python's `multiprocessing.connection.wait`).
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+use crate::process::{ChildHandle, Process};
+use crate::runtime::ParentProcess;
+use crate::sys;
+
+/// Something [`wait`] can wait on: it is ready when its fd is readable (a process has ended, a
+/// connection has a message or reached end of stream).
+pub trait Waitable {
+    /// The fd that becomes readable when the object is ready; `None` if it never will be (a process
+    /// that was not started).
+    fn wait_fd(&self) -> Option<BorrowedFd<'_>>;
+}
+
+impl Waitable for BorrowedFd<'_> {
+    fn wait_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(*self)
+    }
+}
+
+impl<R: serde::de::DeserializeOwned> Waitable for Process<R> {
+    fn wait_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.sentinel().ok()
+    }
+}
+
+impl Waitable for ChildHandle {
+    fn wait_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.sentinel())
+    }
+}
+
+impl Waitable for ParentProcess {
+    fn wait_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.sentinel()
+    }
+}
+
+/// Waits until at least one of `objects` is ready, or `timeout` passes (`None`: no limit). Returns
+/// the indices of the ready objects, in order; empty after a timeout.
+///
+/// ```
+/// use proc_core::{Process, wait};
+/// use std::time::Duration;
+///
+/// fn quick() {}
+/// fn slow() { std::thread::sleep(Duration::from_secs(30)) }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut a = Process::new(quick, ());
+/// let mut b = Process::new(slow, ());
+/// a.start()?;
+/// b.start()?;
+/// let ready = wait(&[&a, &b], Some(Duration::from_secs(20)))?;
+/// assert_eq!(ready, vec![0]);
+/// b.kill()?;
+/// # a.join()?; let _ = b.join();
+/// # Ok(()) }
+/// ```
+pub fn wait(objects: &[&dyn Waitable], timeout: Option<Duration>) -> io::Result<Vec<usize>> {
+    let deadline =
+        timeout.map(|t| sys::deadline_after(t).unwrap_or_else(|| std::time::Instant::now() + t));
+    let mut index = Vec::new();
+    let mut set = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        if let Some(fd) = o.wait_fd() {
+            index.push(i);
+            set.push((fd, sys::Interest::Readable));
+        }
+    }
+    if set.is_empty() {
+        if let Some(d) = deadline {
+            std::thread::sleep(d.saturating_duration_since(std::time::Instant::now()));
+            return Ok(Vec::new());
+        }
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "nothing to wait for, and no timeout",
+        ));
+    }
+    let ready = sys::poll(&set, deadline)?;
+    Ok(ready.iter().zip(index).filter(|(r, _)| **r).map(|(_, i)| i).collect())
+}

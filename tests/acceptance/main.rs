@@ -1,0 +1,3 @@
+//! Cross-crate acceptance tests, through the `multiproc` facade.
+
+mod facade;
