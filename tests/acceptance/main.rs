@@ -1,3 +1,5 @@
 //! Cross-crate acceptance tests, through the `multiproc` facade.
 
+mod exit;
 mod facade;
+mod support;

@@ -20,6 +20,7 @@ pub(crate) fn launch(
     job: Box<dyn Job>,
     meta: ChildMeta,
     method: Method,
+    init_only: bool,
 ) -> Result<ChildState, StartError> {
     match method {
         Method::Fork => fork(job, meta),
@@ -29,7 +30,7 @@ pub(crate) fn launch(
             };
             let encoded = encoded?;
             if method == Method::Spawn {
-                spawn(entry, &encoded, meta)
+                spawn(entry, &encoded, meta, if init_only { Mode::InitOnly } else { Mode::Child })
             } else {
                 crate::forkserver::launch(entry, &encoded, meta)
             }
@@ -38,9 +39,14 @@ pub(crate) fn launch(
 }
 
 /// Re-exec: start a fresh copy of this binary and send it the job.
-fn spawn(entry: Entry, encoded: &Encoded<'_>, meta: ChildMeta) -> Result<ChildState, StartError> {
+fn spawn(
+    entry: Entry,
+    encoded: &Encoded<'_>,
+    meta: ChildMeta,
+    mode: Mode,
+) -> Result<ChildState, StartError> {
     let (ours, theirs) = sys::stream_pair()?;
-    let pid = spawn_self(theirs, Mode::Child, String::new(), meta.daemon)?;
+    let pid = spawn_self(theirs, mode, String::new(), meta.daemon)?;
     let pidfd = sys::pidfd_open(pid)?;
     let header = JobHeader {
         fingerprint: entry::fingerprint()?,

@@ -66,6 +66,7 @@ pub struct Process<R = ()> {
     identity: Vec<u32>,
     daemon: bool,
     method: Option<StartMethod>,
+    init_only: bool,
     authkey: AuthKey,
     job: Option<Box<dyn Job>>,
     child: Option<Arc<ChildState>>,
@@ -81,6 +82,7 @@ pub struct ProcessBuilder {
     name: Option<String>,
     daemon: Option<bool>,
     method: Option<StartMethod>,
+    init_only: bool,
 }
 
 impl ProcessBuilder {
@@ -100,6 +102,15 @@ impl ProcessBuilder {
     /// How the child is started (default: [`get_start_method`](crate::get_start_method)).
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.method = Some(method);
+        self
+    }
+
+    /// Starts the child so that its entry hook ignores the job and only `init()` would run it: what a
+    /// child sees on a platform without pre-`main` hooks. For testing that such a child fails loudly
+    /// instead of running `main` as if it were the parent.
+    #[doc(hidden)]
+    pub fn entry_hook_ignored_for_testing(mut self) -> Self {
+        self.init_only = true;
         self
     }
 
@@ -143,6 +154,7 @@ impl ProcessBuilder {
             identity,
             daemon: self.daemon.unwrap_or(creator_daemon),
             method: self.method,
+            init_only: self.init_only,
             authkey,
             job: Some(job),
             child: None,
@@ -202,7 +214,7 @@ impl<R: DeserializeOwned> Process<R> {
             parent_name: me.name().to_owned(),
         };
         let job = self.job.take().ok_or(StartError::AlreadyStarted)?;
-        let child = Arc::new(crate::launch::launch(job, meta, method.0)?);
+        let child = Arc::new(crate::launch::launch(job, meta, method.0, self.init_only)?);
         runtime::register(child.clone());
         self.child = Some(child);
         Ok(())
@@ -444,4 +456,20 @@ pub fn cpu_count() -> usize {
 /// size of a pool.
 pub fn process_cpu_count() -> usize {
     sys::process_cpu_count().unwrap_or_else(cpu_count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x: u64) -> u64 {
+        x * x
+    }
+
+    #[test]
+    fn a_unit_test_binary_can_start_children() {
+        let mut p = Process::new(square, (12,));
+        p.start().unwrap();
+        assert_eq!(p.join_timeout(Duration::from_secs(60)).unwrap(), 144);
+    }
 }

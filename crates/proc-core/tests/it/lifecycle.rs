@@ -203,3 +203,20 @@ fn child_stdin_is_dev_null() {
     }
     assert_eq!(run(Process::new(read_stdin, ())), (0, "/dev/null".to_string()));
 }
+
+#[test]
+fn a_daemon_started_from_a_short_lived_thread_outlives_the_thread() {
+    // Linux's parent-death signal follows the creating *thread*; the child must not die with it.
+    let mut p = std::thread::spawn(|| {
+        let mut p = Process::builder().daemon(true).target(sleeper, ());
+        p.start().unwrap();
+        p
+    })
+    .join()
+    .unwrap();
+    // If the thread's exit had killed the child, it would be dead well within this window.
+    let err = p.join_timeout(Duration::from_millis(300)).unwrap_err();
+    assert!(err.is_timeout(), "the daemon died with the thread that started it: {err}");
+    p.kill().unwrap();
+    let _ = join(&mut p);
+}
