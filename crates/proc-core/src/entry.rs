@@ -104,6 +104,7 @@ fn dispatch(from_init: bool) {
     // SAFETY: the entry hook runs before `main`, when only this thread exists; `init` is documented
     // to be called first thing in `main`, before any thread is started.
     unsafe { std::env::remove_var(ENV) };
+    sys::name_after_program();
     match mode {
         Mode::Child | Mode::InitOnly => run_spawned_child(fd),
         Mode::ForkServer => crate::forkserver::serve(fd, &extra),
@@ -136,7 +137,7 @@ pub(crate) fn refuse_if_unhooked_child() {
 /// The job as it travels to a spawned child, before the encoded arguments.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct JobHeader {
-    pub(crate) fingerprint: [u64; 4],
+    pub(crate) fingerprint: Option<[u64; 4]>,
     pub(crate) layout: isize,
     pub(crate) entry: isize,
     pub(crate) os_parent: i32,
@@ -152,14 +153,19 @@ pub(crate) fn layout() -> isize {
     target::entry_offset(layout_probe)
 }
 
-/// Identity of this binary, computed once.
-pub(crate) fn fingerprint() -> std::io::Result<[u64; 4]> {
+/// Identity of this binary, computed once. `None` where the platform guarantees that a child runs
+/// the parent's very file (Linux executes `/proc/self/exe`, which names the parent's inode even if
+/// the path was replaced), so only the layout check is needed.
+pub(crate) fn fingerprint() -> std::io::Result<Option<[u64; 4]>> {
+    if sys::EXEC_IS_SAME_FILE {
+        return Ok(None);
+    }
     static FP: std::sync::OnceLock<[u64; 4]> = std::sync::OnceLock::new();
     if let Some(fp) = FP.get() {
-        return Ok(*fp);
+        return Ok(Some(*fp));
     }
     let fp = sys::exe_fingerprint()?;
-    Ok(*FP.get_or_init(|| fp))
+    Ok(Some(*FP.get_or_init(|| fp)))
 }
 
 fn split_job(payload: &[u8]) -> Option<(JobHeader, &[u8])> {
@@ -299,6 +305,10 @@ pub(crate) enum Exit {
     Immediate,
 }
 
+/// Set in a fork child whose parent had no other thread at the moment of the fork: then no lock can
+/// be held by a thread that does not exist here, and stdout can be flushed directly.
+pub(crate) static FORKED_ALONE: AtomicBool = AtomicBool::new(false);
+
 /// Flushes stdout in a fork child. Another thread of the parent may have held stdout's lock at the
 /// moment of the fork; that lock is then held forever in the child, so the flush runs on a helper
 /// thread and is abandoned after a short wait rather than hanging the child.
@@ -318,7 +328,11 @@ pub(crate) fn finish(code: i32, how: Exit) -> ! {
         Exit::Normal => std::process::exit(code),
         Exit::Forked => {
             runtime::run_exit_hooks();
-            flush_stdout_bounded();
+            if FORKED_ALONE.load(Ordering::Relaxed) {
+                let _ = std::io::stdout().flush();
+            } else {
+                flush_stdout_bounded();
+            }
             sys::exit_immediately(code)
         }
         Exit::Immediate => {

@@ -72,7 +72,24 @@ pub(crate) fn launch(
     let (status_ours, status_theirs) = sys::stream_pair()?;
     let server_pid = request(meta.daemon, &theirs, &status_theirs)?;
     drop((theirs, status_theirs));
-    let reply = frame::recv(status_ours.as_fd(), Some(Instant::now() + FORK_REPLY_TIMEOUT))?;
+    // Send the job while the server forks: the child finds it waiting. (The socket only holds so
+    // much, so this cannot come before the request: a large job would block with no reader.)
+    let header = JobHeader {
+        fingerprint: entry::fingerprint()?,
+        layout: entry::layout(),
+        entry: target::entry_offset(entry),
+        os_parent: server_pid,
+        meta: meta.clone(),
+    };
+    let sent = launch::send_job_frame(&ours, &header, encoded);
+    // Non-blocking from here on: the reaper drains this socket without waiting.
+    sys::set_nonblocking(status_ours.as_fd(), true)?;
+    let mut inbox = Inbox::default();
+    let reply = frame::recv_buffered(
+        status_ours.as_fd(),
+        &mut inbox,
+        Some(Instant::now() + FORK_REPLY_TIMEOUT),
+    )?;
     let pid = match (&reply.kind, reply.payload.get(..4)) {
         (Kind::Forked, Some(b)) => i32::from_le_bytes(b.try_into().expect("4 bytes")),
         _ => return Err(io::Error::other("the fork server sent an unexpected reply").into()),
@@ -82,18 +99,9 @@ pub(crate) fn launch(
         .into_iter()
         .next()
         .ok_or_else(|| io::Error::other("the fork server sent no pidfd"))?;
-    let header = JobHeader {
-        fingerprint: entry::fingerprint()?,
-        layout: entry::layout(),
-        entry: target::entry_offset(entry),
-        os_parent: server_pid,
-        meta: meta.clone(),
-    };
-    launch::send_job(&ours, &header, encoded, &pidfd)?;
+    launch::job_sent(sent, &pidfd)?;
     sys::set_nonblocking(ours.as_fd(), true)?;
-    sys::set_nonblocking(status_ours.as_fd(), true)?;
-    let reaper =
-        Reaper::Server { sock: status_ours, inbox: parking_lot::Mutex::new(Inbox::default()) };
+    let reaper = Reaper::Server { sock: status_ours, inbox: parking_lot::Mutex::new(inbox) };
     Ok(ChildState::new(Pid::from_raw(pid), meta.name, meta.daemon, pidfd, reaper, ours))
 }
 

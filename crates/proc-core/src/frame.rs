@@ -106,7 +106,29 @@ pub(crate) fn send(
     sys::send_fd_batches(sock, &fds[first..])
 }
 
-/// Reads one whole frame, blocking until it is complete or `deadline` passes.
+/// Reads one whole frame into `inbox` (which may keep bytes of the next one), blocking until it is
+/// complete or `deadline` passes. For sockets whose peer may send more frames later.
+pub(crate) fn recv_buffered(
+    sock: BorrowedFd<'_>,
+    inbox: &mut Inbox,
+    deadline: Option<Instant>,
+) -> io::Result<Frame> {
+    loop {
+        let eof = inbox.drain(sock)?;
+        if let Some(f) = inbox.take_frame()? {
+            return Ok(f);
+        }
+        if eof {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if !sys::wait_fd(sock, sys::Interest::Readable, deadline)? {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+    }
+}
+
+/// Reads one whole frame, blocking until it is complete or `deadline` passes. Reads exactly the
+/// frame's bytes, so the socket can be shared with other readers of later frames.
 pub(crate) fn recv(sock: BorrowedFd<'_>, deadline: Option<Instant>) -> io::Result<Frame> {
     let mut fds = Vec::new();
     let mut h = [0u8; HEADER_LEN];
@@ -140,14 +162,19 @@ impl Inbox {
         if self.eof {
             return Ok(true);
         }
-        let mut chunk = [0u8; 64 * 1024];
+        // Read straight into the buffer's tail: replies are usually a few bytes, sometimes megabytes.
         loop {
-            match sys::recv_with_fds(sock, &mut chunk, &mut self.fds) {
+            let old = self.buf.len();
+            let want = (old / 2).clamp(4096, 1 << 20);
+            self.buf.resize(old + want, 0);
+            let r = sys::recv_with_fds(sock, &mut self.buf[old..], &mut self.fds);
+            self.buf.truncate(old + *r.as_ref().unwrap_or(&0));
+            match r {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(true);
                 }
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 // The peer died with unread data of ours in its buffer: the stream is over.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {

@@ -82,13 +82,27 @@ pub(crate) fn send_job(
     encoded: &Encoded<'_>,
     pidfd: &OwnedFd,
 ) -> Result<(), StartError> {
+    job_sent(send_job_frame(sock, header, encoded), pidfd)
+}
+
+/// Writes the job frame.
+pub(crate) fn send_job_frame(
+    sock: &OwnedFd,
+    header: &JobHeader,
+    encoded: &Encoded<'_>,
+) -> Result<(), StartError> {
     let head = postcard::to_stdvec(header).map_err(crate::codec::EncodeError::from)?;
     let len = (head.len() as u32).to_le_bytes();
-    match frame::send(sock.as_fd(), Kind::Job, &[&len, &head, encoded.bytes()], encoded.fds()) {
+    frame::send(sock.as_fd(), Kind::Job, &[&len, &head, encoded.bytes()], encoded.fds())
+        .map_err(StartError::from)
+}
+
+/// What a failed job send means: a child that is already gone is reaped and reported by join; any
+/// other failure means it cannot get its job, so it is killed rather than left waiting.
+pub(crate) fn job_sent(sent: Result<(), StartError>, pidfd: &OwnedFd) -> Result<(), StartError> {
+    match sent {
         Ok(()) => Ok(()),
-        // The child is already gone (it will be reaped and reported by join); anything else means
-        // it cannot get its job: do not leave it waiting.
-        Err(e)
+        Err(StartError::Io(e))
             if e.kind() == io::ErrorKind::BrokenPipe
                 || e.kind() == io::ErrorKind::ConnectionReset =>
         {
@@ -97,7 +111,7 @@ pub(crate) fn send_job(
         Err(e) => {
             let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc_sigkill());
             let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -114,6 +128,7 @@ fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
     let parent = sys::getpid();
     let ours_raw = ours.as_raw_fd();
     let run = move || -> io::Result<i32> {
+        let alone = sys::single_threaded();
         let locks = runtime::fork_locks();
         let other = crate::forkserver::lock_for_fork();
         let regions = crate::region::lock_for_fork();
@@ -128,6 +143,7 @@ fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
                 Ok(pid)
             }
             Ok(sys::Forked::Child) => {
+                entry::FORKED_ALONE.store(alone, std::sync::atomic::Ordering::Relaxed);
                 locks.reset_for_child();
                 other.reset_for_child();
                 drop(regions);

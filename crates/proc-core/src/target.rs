@@ -162,7 +162,8 @@ fn conjure<F: Copy + 'static>() -> F {
     // inhabited because the parent held a value of it, and it is Copy, so making another one
     // duplicates nothing that owns a resource. Fn items and non-capturing closures are exactly such
     // types.
-    unsafe { std::mem::MaybeUninit::<F>::uninit().assume_init() }
+    // Reading a zero-sized value touches no memory, so a dangling, well-aligned pointer is valid.
+    unsafe { std::ptr::NonNull::<F>::dangling().read() }
 }
 
 /// A job as a `Process` holds it until `start`: it can be sent to a fresh process (spawn,

@@ -19,6 +19,7 @@
 //! and a `.CRT$XCU` initializer for the entry hook.
 
 #[cfg(unix)]
+#[allow(clippy::disallowed_methods)] // this is where OS calls live
 mod unix;
 #[cfg(unix)]
 pub(crate) use unix::*;

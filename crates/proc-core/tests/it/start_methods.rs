@@ -54,7 +54,7 @@ fn every_method_reports_panics_and_signals() {
 
 #[test]
 fn fork_runs_capturing_closures() {
-    let data = vec![1u32, 2, 3];
+    let data: Vec<u32> = (1..=3).collect();
     let offset = 10;
     // SAFETY: the closure only reads its own captures.
     let p = unsafe {

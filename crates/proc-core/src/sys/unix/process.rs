@@ -112,6 +112,19 @@ pub(crate) fn die_with_parent(expected_parent: i32) {
     }
 }
 
+/// Names this process after the program (the name `ps` and `top` show). A re-exec'd child would
+/// otherwise be called `exe`, after `/proc/self/exe`.
+pub(crate) fn name_after_program() {
+    let Some(argv0) = std::env::args_os().next() else { return };
+    let path = std::path::Path::new(&argv0);
+    let Some(base) = path.file_name() else { return };
+    let mut name: Vec<u8> =
+        base.as_encoded_bytes().iter().copied().take(15).filter(|b| *b != 0).collect();
+    name.push(0);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes, which `name` is.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong, 0, 0, 0) };
+}
+
 /// Ends the process now: no atexit handlers, no stdio flushing.
 pub(crate) fn exit_immediately(code: i32) -> ! {
     // SAFETY: _exit is always safe to call; it does not return.
@@ -344,6 +357,26 @@ pub(crate) unsafe fn fork() -> io::Result<Forked> {
     Ok(if pid == 0 { Forked::Child } else { Forked::Parent(pid) })
 }
 
+/// Whether a re-exec'd child is guaranteed to run the parent's file: true on Linux, where the child
+/// executes `/proc/self/exe`.
+pub(crate) const EXEC_IS_SAME_FILE: bool = cfg!(target_os = "linux");
+
+/// Whether this process has exactly one thread. procfs gives `/proc/self/task` a link count of two
+/// plus the number of threads, which a `stat` reads far faster than parsing `/proc/self/stat`.
+pub(crate) fn single_threaded() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata("/proc/self/task") {
+        Ok(m) if m.nlink() >= 3 => m.nlink() == 3,
+        _ => {
+            let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return false };
+            // The command name (field 2) is in parentheses and may contain spaces.
+            let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            rest.split_whitespace().nth(17) == Some("1")
+        }
+    }
+}
+
+#[cfg_attr(target_os = "linux", allow(dead_code))]
 /// Identity of the running executable: device, inode, size, modification time.
 pub(crate) fn exe_fingerprint() -> io::Result<[u64; 4]> {
     use std::os::unix::fs::MetadataExt;

@@ -1,0 +1,190 @@
+//! The benchmark harness and multiproc's workloads (see `BENCHMARKS.md` in the docs): each workload
+//! is measured `warmup` times untimed and `reps` times timed, and reported as one JSON line with the
+//! median, minimum and maximum, in the same shape as the Python twin script prints.
+
+#![allow(clippy::disallowed_methods)]
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub mod spawn;
+
+/// Run options.
+#[derive(Debug, Clone)]
+pub struct Opts {
+    /// Timed repetitions.
+    pub reps: usize,
+    /// Untimed repetitions first.
+    pub warmup: usize,
+    /// Small sizes, for checking that the workloads run.
+    pub quick: bool,
+}
+
+impl Opts {
+    /// From the command line: `[--quick] [--reps N] [--warmup N] [FILTER…]`; returns the filters too.
+    pub fn from_args(args: impl Iterator<Item = String>) -> (Opts, Vec<String>) {
+        let mut o = Opts { reps: 5, warmup: 1, quick: false };
+        let mut filters = Vec::new();
+        let mut it = args.peekable();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--quick" => {
+                    o.quick = true;
+                    o.reps = 2;
+                    o.warmup = 0;
+                }
+                "--reps" => o.reps = it.next().and_then(|v| v.parse().ok()).unwrap_or(o.reps),
+                "--warmup" => o.warmup = it.next().and_then(|v| v.parse().ok()).unwrap_or(o.warmup),
+                // cargo bench passes --bench to harness=false targets.
+                "--bench" => {}
+                f if !f.starts_with("--") => filters.push(f.to_string()),
+                _ => {}
+            }
+        }
+        (o, filters)
+    }
+
+    /// `full` normally, `quick` with `--quick`.
+    pub fn size(&self, full: u64, quick: u64) -> u64 {
+        if self.quick { quick } else { full }
+    }
+}
+
+/// Whether a figure is better high (rates) or low (latencies).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Rates, speedups.
+    Higher,
+    /// Latencies, durations.
+    Lower,
+}
+
+/// Median, minimum and maximum of a set of samples.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Median.
+    pub median: f64,
+    /// Smallest sample.
+    pub min: f64,
+    /// Largest sample.
+    pub max: f64,
+}
+
+impl Stats {
+    /// Statistics of `samples` (which must not be empty).
+    pub fn of(samples: &[f64]) -> Stats {
+        let mut v = samples.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let median = if v.len() % 2 == 1 {
+            v[v.len() / 2]
+        } else {
+            (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+        };
+        Stats { median, min: v[0], max: v[v.len() - 1] }
+    }
+}
+
+/// One workload's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    /// Workload id, as in BENCHMARKS.md (`spawn_seq/spawn`).
+    pub id: String,
+    /// `multiproc`, `procspawn`, or a baseline (`raw`).
+    #[serde(rename = "impl")]
+    pub implementation: String,
+    /// Unit of the figure (`proc/s`, `µs`).
+    pub unit: String,
+    /// Which way is better.
+    pub better: Better,
+    /// Median over the timed repetitions.
+    pub median: f64,
+    /// Smallest.
+    pub min: f64,
+    /// Largest.
+    pub max: f64,
+    /// Every timed repetition.
+    pub samples: Vec<f64>,
+    /// Operations per repetition.
+    pub n: u64,
+    /// Secondary figures (MB/s, best round trip).
+    pub extra: BTreeMap<String, Stats>,
+}
+
+/// Runs `sample` warm-up and timed times; each call returns one sample.
+pub fn measure(
+    opts: &Opts,
+    mut sample: impl FnMut() -> Result<f64, String>,
+) -> Result<Vec<f64>, String> {
+    for _ in 0..opts.warmup {
+        sample()?;
+    }
+    (0..opts.reps.max(1)).map(|_| sample()).collect()
+}
+
+impl Figure {
+    /// A figure from samples.
+    pub fn new(
+        id: &str,
+        implementation: &str,
+        unit: &str,
+        better: Better,
+        n: u64,
+        samples: Vec<f64>,
+    ) -> Figure {
+        let s = Stats::of(&samples);
+        Figure {
+            id: id.into(),
+            implementation: implementation.into(),
+            unit: unit.into(),
+            better,
+            median: s.median,
+            min: s.min,
+            max: s.max,
+            samples,
+            n,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// Prints the figure as one JSON line on stdout.
+    pub fn emit(&self) {
+        println!("{}", serde_json::to_string(self).expect("figures serialize"));
+    }
+}
+
+/// Prints a failed workload as a JSON line, so that one failure does not end the run.
+pub fn emit_error(id: &str, implementation: &str, error: &str) {
+    println!("{}", serde_json::json!({ "id": id, "impl": implementation, "error": error }));
+}
+
+/// A rate: `n` operations in the time since `start`.
+pub fn rate(n: u64, start: Instant) -> f64 {
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// A workload: its id and how to measure it.
+pub type Workload = (&'static str, fn(&Opts) -> Result<Figure, String>);
+
+/// Every multiproc workload.
+pub fn workloads() -> Vec<Workload> {
+    let mut v = Vec::new();
+    v.extend(spawn::workloads());
+    v
+}
+
+/// Runs the workloads whose ids start with one of `filters` (all if none), printing each figure.
+pub fn run(list: &[Workload], opts: &Opts, filters: &[String], implementation: &str) {
+    for (id, f) in list {
+        if !filters.is_empty() && !filters.iter().any(|p| id.starts_with(p.as_str())) {
+            continue;
+        }
+        eprintln!("bench: {implementation} {id}");
+        match f(opts) {
+            Ok(fig) => fig.emit(),
+            Err(e) => emit_error(id, implementation, &e),
+        }
+    }
+}

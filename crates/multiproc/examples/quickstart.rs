@@ -1,0 +1,79 @@
+//! A short tour of multiproc: `cargo run --release --example quickstart`.
+//!
+//! It grows with the library: each piece shows what it does in a few lines and prints the result.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use multiproc::{Handle, Process, StartMethod, current_process};
+
+/// Any `fn` can run in a child: arguments go in, the return value comes back from `join`.
+fn square_sum(label: String, upto: u64) -> (String, u64, u32) {
+    ((label), (1..=upto).map(|i| i * i).sum(), std::process::id())
+}
+
+/// A panic in a child is an error in the parent, with its message.
+fn fails(x: i32) -> i32 {
+    if x > 2 {
+        panic!("x = {x} is too big");
+    }
+    x
+}
+
+/// Handles (files, sockets) travel inside the arguments and arrive usable.
+fn greet(mut stream: Handle<UnixStream>) {
+    writeln!(stream, "hello from {} (pid {})", current_process().name(), std::process::id())
+        .unwrap();
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let t0 = Instant::now();
+    println!("multiproc quickstart — main process pid {}", std::process::id());
+
+    println!("\n1. processes that run Rust functions");
+    let mut p = Process::new(square_sum, ("squares".to_string(), 1000));
+    p.start()?;
+    let (label, sum, pid) = p.join()?;
+    println!("   {label} up to 1000 = {sum}, computed in pid {pid}; exitcode {:?}", p.exitcode());
+
+    println!("\n2. a panic in the child is a typed error in the parent");
+    let mut p = Process::new(fails, (3,));
+    p.start()?;
+    match p.join() {
+        Ok(v) => println!("   unexpected value {v}"),
+        Err(e) => println!("   join error: {e} (exitcode {:?})", p.exitcode()),
+    }
+
+    println!("\n3. three start methods, same result");
+    // SAFETY: this program has a single thread when it forks.
+    for m in [StartMethod::SPAWN, StartMethod::FORKSERVER, unsafe { StartMethod::fork() }] {
+        let started = Instant::now();
+        let mut p = Process::builder().start_method(m).target(square_sum, (m.to_string(), 10));
+        p.start()?;
+        let (label, sum, _) = p.join()?;
+        println!(
+            "   {label:<10} sum = {sum}  ({:.2} ms start to join)",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+
+    println!("\n4. handles travel to children");
+    let (ours, theirs) = UnixStream::pair()?;
+    let mut p = Process::builder().name("greeter").target(greet, (Handle::new(theirs),));
+    p.start()?;
+    let mut line = String::new();
+    BufReader::new(ours).read_line(&mut line)?;
+    p.join()?;
+    println!("   received: {}", line.trim_end());
+
+    println!("\n5. terminate a child that would run forever");
+    let mut p = Process::new(|| std::thread::sleep(Duration::from_secs(3600)), ());
+    p.start()?;
+    p.terminate()?;
+    let _ = p.join();
+    println!("   exitcode {:?} (killed by SIGTERM)", p.exitcode());
+
+    println!("\ndone in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
+    Ok(())
+}
