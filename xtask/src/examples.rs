@@ -12,6 +12,8 @@
 //! at-least: N REGEX        N or more stdout lines match
 //! none: REGEX              no stdout line matches
 //! stderr: REGEX            some stderr line matches
+//! adjacent: A => B         every line matching A is immediately followed by one matching B, where
+//!                          `$1` in B stands for what A's first group captured
 //! ```
 //!
 //! Patterns are unanchored regular expressions. An example without an `.expect` file is an error:
@@ -101,6 +103,7 @@ enum Check {
     AtLeast(usize, Regex),
     None(Regex),
     Stderr(Regex),
+    Adjacent(Regex, String),
 }
 
 fn parse(path: &Path) -> Result<Spec, String> {
@@ -130,6 +133,10 @@ fn parse(path: &Path) -> Result<Spec, String> {
             "any" => spec.checks.push(Check::Any(re(val)?)),
             "none" => spec.checks.push(Check::None(re(val)?)),
             "stderr" => spec.checks.push(Check::Stderr(re(val)?)),
+            "adjacent" => {
+                let (a, b) = val.split_once(" => ").ok_or_else(|| bad("expected `A => B`"))?;
+                spec.checks.push(Check::Adjacent(re(a.trim())?, b.trim().to_string()));
+            }
             "count" => {
                 let (n, r) = counted(val)?;
                 spec.checks.push(Check::Count(n, r));
@@ -199,6 +206,16 @@ fn check(ex: &Example) -> Result<f64, String> {
             Check::Stderr(r) => {
                 if !out.stderr.lines().any(|l| r.is_match(l)) {
                     problems.push(format!("no stderr line matching /{r}/"));
+                }
+            }
+            Check::Adjacent(a, b) => {
+                for (i, l) in lines.iter().enumerate() {
+                    let Some(caps) = a.captures(l) else { continue };
+                    let group = caps.get(1).map(|m| regex::escape(m.as_str())).unwrap_or_default();
+                    let next = Regex::new(&b.replace("$1", &group)).map_err(|e| e.to_string())?;
+                    if !lines.get(i + 1).is_some_and(|n| next.is_match(n)) {
+                        problems.push(format!("line {} /{a}/ is not followed by /{next}/", i + 1));
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub mod spawn;
+pub mod sync;
 
 /// Run options.
 #[derive(Debug, Clone)]
@@ -172,6 +173,7 @@ pub type Workload = (&'static str, fn(&Opts) -> Result<Figure, String>);
 pub fn workloads() -> Vec<Workload> {
     let mut v = Vec::new();
     v.extend(spawn::workloads());
+    v.extend(sync::workloads());
     v
 }
 
@@ -181,7 +183,7 @@ pub fn run(list: &[Workload], opts: &Opts, filters: &[String], implementation: &
         if !filters.is_empty() && !filters.iter().any(|p| id.starts_with(p.as_str())) {
             continue;
         }
-        eprintln!("bench: {implementation} {id}");
+        eprintln!("bench: {id} ({implementation})");
         match f(opts) {
             Ok(fig) => fig.emit(),
             Err(e) => emit_error(id, implementation, &e),

@@ -21,12 +21,15 @@
 //! # Pieces
 //! - [`process`]: [`Process`], start methods, exit status, daemon rules, handle passing, shared
 //!   regions (the `proc-core` crate; always present).
+//! - [`sync`]: [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Condition`], [`Event`],
+//!   [`Barrier`] (the `proc-sync` crate).
 //!
-//! The other pieces (synchronisation, shared values, pipes and queues, the pool, the manager) are
-//! separate crates that this facade will re-export behind one feature each.
+//! The remaining pieces (shared values, pipes and queues, the pool, the manager) are separate crates
+//! that this facade will re-export behind one feature each as they are built.
 //!
 //! # Feature flags
 //! - `full` (default): every piece.
+//! - `sync`: the synchronisation primitives.
 //!
 //! # Python → Rust
 //! | Python | multiproc |
@@ -41,12 +44,22 @@
 //! | `active_children()`, `cpu_count()` | [`active_children`], [`cpu_count`] |
 //! | `set_start_method('spawn')` | [`set_start_method(StartMethod::SPAWN)`](set_start_method) |
 //! | `connection.wait([...])` | [`wait`] |
+//! | `Lock()`, `lock.acquire()` … `release()` | `Lock::new()?`, `lock.acquire()` (a guard; or `leak()` + `release()`) |
+//! | `acquire(block=False)`, `acquire(timeout=t)` | `try_acquire()`, `acquire_timeout(t)` |
+//! | `Semaphore(4)`, `Event()`, `Barrier(3)` | `Semaphore::new(4)?`, `Event::new()?`, `Barrier::new(3)?` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
 #[doc(inline)]
 pub use proc_core as process;
+
+#[cfg(feature = "sync")]
+#[doc(inline)]
+pub use proc_sync as sync;
+
+#[cfg(feature = "sync")]
+pub use proc_sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
 
 pub use proc_core::{
     ExitStatus, Handle, JoinError, Pid, Process, ProcessBuilder, Run, Signal, StartError,

@@ -57,6 +57,7 @@ mod entry;
 mod error;
 mod forkserver;
 mod frame;
+mod func;
 mod handle;
 mod launch;
 pub mod os;
@@ -71,6 +72,7 @@ mod wait;
 
 pub use entry::{EXIT_BOOTSTRAP_FAILED, EXIT_ENTRY_HOOK_NOT_RUN, init};
 pub use error::{JoinError, SignalError, StartError, StateError};
+pub use func::SharedFn;
 pub use handle::Handle;
 pub use process::{
     ChildHandle, Process, ProcessBuilder, active_children, cpu_count, process_cpu_count,

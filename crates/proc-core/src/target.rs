@@ -111,7 +111,17 @@ pub(crate) fn anchor() -> usize {
 
 /// Offset of `entry` from [`anchor`] in this binary.
 pub(crate) fn entry_offset(entry: Entry) -> isize {
-    (entry as usize).wrapping_sub(anchor as fn() -> usize as usize) as isize
+    fn_offset(entry as *const ())
+}
+
+/// Offset of any function's address from [`anchor`].
+pub(crate) fn fn_offset(f: *const ()) -> isize {
+    (f as usize).wrapping_sub(anchor as fn() -> usize as usize) as isize
+}
+
+/// The address at `offset` from [`anchor`] in this process.
+pub(crate) fn fn_at(offset: isize) -> *const () {
+    (anchor as fn() -> usize as usize).wrapping_add(offset as usize) as *const ()
 }
 
 /// The entry at `offset` from [`anchor`].
@@ -156,7 +166,7 @@ fn run_entry<T: Run>(
 }
 
 /// Makes a value of the zero-sized, `Copy` target type `F`.
-fn conjure<F: Copy + 'static>() -> F {
+pub(crate) fn conjure<F: Copy + 'static>() -> F {
     const { assert!(std::mem::size_of::<F>() == 0) };
     // SAFETY: F is zero-sized (asserted at compile time), so it has no bytes to initialise; it is
     // inhabited because the parent held a value of it, and it is Copy, so making another one

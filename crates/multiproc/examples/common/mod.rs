@@ -29,3 +29,24 @@ pub(crate) fn ctime() -> String {
         day
     )
 }
+
+/// A small pseudo-random number in `0..n` (xorshift seeded by the pid and the clock): the seeds use
+/// `random` for delays, and the examples need nothing better.
+pub(crate) fn random_below(n: u64) -> u64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            u64::from(std::process::id()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+                | 1,
+        );
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        x % n.max(1)
+    })
+}
