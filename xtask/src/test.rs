@@ -22,10 +22,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "warnings",
         ]),
     )?;
+    let before = our_segments();
     run::step(
         "tests: unit, integration, doc",
         cargo().args(["test", "--workspace", "--all-features"]),
     )?;
+    let leaked: Vec<String> = our_segments().into_iter().filter(|s| !before.contains(s)).collect();
+    if !leaked.is_empty() {
+        return Err(format!("the tests left named shared memory in /dev/shm: {leaked:?}"));
+    }
+    eprintln!("    (no named shared memory left in /dev/shm)");
     examples::run_all(&[])?;
     run::step(
         "API docs, warnings denied",
@@ -35,4 +41,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     )?;
     eprintln!("\nxtask test: all checks passed");
     Ok(())
+}
+
+/// Named segments made by multiproc (`mp_…`) in `/dev/shm`.
+fn our_segments() -> Vec<String> {
+    std::fs::read_dir("/dev/shm")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(String::from))
+                .filter(|n| n.starts_with("mp_"))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub mod shm;
 pub mod spawn;
 pub mod sync;
 
@@ -174,6 +175,7 @@ pub fn workloads() -> Vec<Workload> {
     let mut v = Vec::new();
     v.extend(spawn::workloads());
     v.extend(sync::workloads());
+    v.extend(shm::workloads());
     v
 }
 

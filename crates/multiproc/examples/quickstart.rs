@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use multiproc::{Handle, Process, StartMethod, current_process};
+use multiproc::{Handle, Lock, Process, StartMethod, Value, current_process};
 
 /// Any `fn` can run in a child: arguments go in, the return value comes back from `join`.
 fn square_sum(label: String, upto: u64) -> (String, u64, u32) {
@@ -25,6 +25,19 @@ fn fails(x: i32) -> i32 {
 fn greet(mut stream: Handle<UnixStream>) {
     writeln!(stream, "hello from {} (pid {})", current_process().name(), std::process::id())
         .unwrap();
+}
+
+/// A shared counter: `*counter.lock() += 1` is race-free across processes.
+fn count(counter: Value<u64>, times: u64) {
+    for _ in 0..times {
+        *counter.lock() += 1;
+    }
+}
+
+/// A lock shared by several processes: only one holds it at a time.
+fn take_turns(lock: Lock, id: u32) -> u32 {
+    let _held = lock.acquire().expect("no holder dies here");
+    id
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -73,6 +86,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     p.terminate()?;
     let _ = p.join();
     println!("   exitcode {:?} (killed by SIGTERM)", p.exitcode());
+
+    println!("\n6. a lock and a shared value across processes");
+    let lock = Lock::new()?;
+    let mut turns: Vec<_> = (0..3).map(|i| Process::new(take_turns, (lock.clone(), i))).collect();
+    turns.iter_mut().try_for_each(|p| p.start())?;
+    let ids: Vec<u32> = turns.iter_mut().map(|p| p.join()).collect::<Result<_, _>>()?;
+    println!("   processes {ids:?} each held the lock in turn");
+    let counter = Value::new(0u64)?;
+    let mut counters: Vec<_> =
+        (0..4).map(|_| Process::new(count, (counter.clone(), 2500))).collect();
+    counters.iter_mut().try_for_each(|p| p.start())?;
+    counters.iter_mut().try_for_each(|p| p.join())?;
+    println!("   4 processes x 2500 locked increments = {}", counter.get());
 
     println!("\ndone in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
     Ok(())

@@ -24,12 +24,16 @@
 //! - [`sync`]: [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Condition`], [`Event`],
 //!   [`Barrier`] (the `proc-sync` crate).
 //!
-//! The remaining pieces (shared values, pipes and queues, the pool, the manager) are separate crates
-//! that this facade will re-export behind one feature each as they are built.
+//! - [`shm`]: [`Value`], [`Array`], [`RawValue`], [`RawArray`], [`AtomicValue`], [`SharedMemory`]
+//!   (the `proc-shm` crate).
+//!
+//! The remaining pieces (pipes and queues, the pool, the manager) are separate crates that this
+//! facade will re-export behind one feature each as they are built.
 //!
 //! # Feature flags
 //! - `full` (default): every piece.
 //! - `sync`: the synchronisation primitives.
+//! - `shm`: shared values, arrays and named shared memory (turns on `sync`).
 //!
 //! # Python → Rust
 //! | Python | multiproc |
@@ -47,6 +51,9 @@
 //! | `Lock()`, `lock.acquire()` … `release()` | `Lock::new()?`, `lock.acquire()` (a guard; or `leak()` + `release()`) |
 //! | `acquire(block=False)`, `acquire(timeout=t)` | `try_acquire()`, `acquire_timeout(t)` |
 //! | `Semaphore(4)`, `Event()`, `Barrier(3)` | `Semaphore::new(4)?`, `Event::new()?`, `Barrier::new(3)?` |
+//! | `Value('i', 0)`, `Array('d', [1.0, 2.0])` | `Value::<i32>::new(0)?`, `Array::<f64>::from_slice(&[1.0, 2.0])?` |
+//! | `with v.get_lock(): v.value += 1` | `*v.lock() += 1` |
+//! | `shared_memory.SharedMemory(create=True, size=n)` | `SharedMemory::create(n)?`, `SharedMemory::attach(name)?` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
@@ -60,6 +67,13 @@ pub use proc_sync as sync;
 
 #[cfg(feature = "sync")]
 pub use proc_sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
+
+#[cfg(feature = "shm")]
+#[doc(inline)]
+pub use proc_shm as shm;
+
+#[cfg(feature = "shm")]
+pub use proc_shm::{Array, AtomicValue, RawArray, RawValue, SharedMemory, Value};
 
 pub use proc_core::{
     ExitStatus, Handle, JoinError, Pid, Process, ProcessBuilder, Run, Signal, StartError,

@@ -86,6 +86,6 @@ pub use start::{
     StartMethod, StartMethodAlreadySet, get_all_start_methods, get_start_method, set_start_method,
     set_start_method_force,
 };
-pub use status::{ExitStatus, Pid, Signal};
+pub use status::{ExitStatus, Pid, ProcessIdentity, Signal};
 pub use target::{Run, Target};
 pub use wait::{Waitable, wait};

@@ -121,7 +121,12 @@ impl ProcessBuilder {
         A: Serialize + DeserializeOwned + Send + 'static,
         F::Output: Serialize + DeserializeOwned,
     {
-        const { assert!(std::mem::size_of::<F>() == 0, "a process target must not capture anything") };
+        const {
+            assert!(
+                std::mem::size_of::<F>() == 0,
+                "a process target must be a fn item or a closure that captures nothing (not a capturing closure, not a fn pointer)"
+            )
+        };
         self.build(Box::new(TargetJob { target, args }))
     }
 

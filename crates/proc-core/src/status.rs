@@ -11,7 +11,8 @@ use crate::sys;
 pub struct Pid(i32);
 
 impl Pid {
-    pub(crate) fn from_raw(pid: i32) -> Self {
+    /// The pid with this number.
+    pub fn from_raw(pid: i32) -> Self {
         Pid(pid)
     }
 
@@ -35,6 +36,54 @@ impl fmt::Display for Pid {
 impl From<Pid> for u32 {
     fn from(p: Pid) -> u32 {
         p.0 as u32
+    }
+}
+
+/// A process's identity that survives pid reuse: its pid and the time it started.
+///
+/// A pid alone may name a different process once the first one has ended; together with the start
+/// time it names one process for good. Locks record the identity of their holder so that a waiter can
+/// tell a dead holder from a live one; named shared memory records its creator's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProcessIdentity {
+    pid: Pid,
+    start_ticks: u64,
+}
+
+impl ProcessIdentity {
+    /// The calling process.
+    pub fn current() -> ProcessIdentity {
+        let pid = Pid::current();
+        let start_ticks = sys::process_stat(pid.as_raw()).map(|(_, s)| s).unwrap_or(0);
+        ProcessIdentity { pid, start_ticks }
+    }
+
+    /// The process running as `pid` now, if there is one that has not ended (a zombie has ended).
+    pub fn of(pid: Pid) -> Option<ProcessIdentity> {
+        match sys::process_stat(pid.as_raw())? {
+            ('Z' | 'X' | 'x', _) => None,
+            (_, start_ticks) => Some(ProcessIdentity { pid, start_ticks }),
+        }
+    }
+
+    /// An identity from its parts (for identities stored elsewhere, such as in shared memory).
+    pub fn from_parts(pid: Pid, start_ticks: u64) -> ProcessIdentity {
+        ProcessIdentity { pid, start_ticks }
+    }
+
+    /// The pid.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// When the process started, in clock ticks since boot.
+    pub fn start_ticks(&self) -> u64 {
+        self.start_ticks
+    }
+
+    /// Whether this process is still running (same pid, same start time, not a zombie).
+    pub fn is_alive(&self) -> bool {
+        ProcessIdentity::of(self.pid).is_some_and(|now| now.start_ticks == self.start_ticks)
     }
 }
 
@@ -147,6 +196,18 @@ mod tests {
         assert_eq!(ExitStatus::Signaled(Signal::SIGKILL).code(), -9);
         assert!(ExitStatus::Exited(0).success());
         assert!(!ExitStatus::Exited(1).success());
+    }
+
+    #[test]
+    fn identities_tell_live_from_gone() {
+        let me = ProcessIdentity::current();
+        assert!(me.is_alive());
+        assert_eq!(ProcessIdentity::of(me.pid()), Some(me));
+        assert!(
+            !ProcessIdentity::from_parts(me.pid(), me.start_ticks() + 1).is_alive(),
+            "same pid, other start"
+        );
+        assert!(ProcessIdentity::of(Pid::from_raw(i32::MAX)).is_none());
     }
 
     #[test]

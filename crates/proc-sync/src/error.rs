@@ -15,6 +15,12 @@ impl<G> OwnerDied<G> {
         OwnerDied { guard }
     }
 
+    /// The same report around a guard made from this one: for types that hold one of this crate's
+    /// locks inside their own guard (a shared value's, say).
+    pub fn map<H>(self, f: impl FnOnce(G) -> H) -> OwnerDied<H> {
+        OwnerDied { guard: f(self.guard) }
+    }
+
     /// The guard: the lock is held by the caller.
     pub fn into_guard(self) -> G {
         self.guard

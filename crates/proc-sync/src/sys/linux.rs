@@ -54,8 +54,7 @@ pub(crate) fn low_half(word: &std::sync::atomic::AtomicU64) -> &AtomicU32 {
     unsafe { &*(word.as_ptr().cast::<u8>().add(offset).cast::<AtomicU32>()) }
 }
 
-/// A process identity that survives pid reuse: its pid, and the low 29 bits of its start time (in
-/// clock ticks since boot).
+/// A process identity as a lock word stores it: the pid and the low bits of its start time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ProcessId {
     pub(crate) pid: u32,
@@ -68,40 +67,21 @@ pub(crate) const TAG_BITS: u32 = 29;
 impl ProcessId {
     /// The calling process (uncached: callers cache it, see `raw::my_id`).
     pub(crate) fn me() -> ProcessId {
-        // SAFETY: getpid has no preconditions.
-        let pid = unsafe { libc::getpid() } as u32;
-        ProcessId { pid, tag: start_tag(pid).unwrap_or(1) }
+        Self::from_identity(proc_core::ProcessIdentity::current())
     }
 
-    /// Whether the process is still running: it exists, is not a zombie, and started when the
-    /// identity says (so a reused pid is not mistaken for it).
+    fn from_identity(id: proc_core::ProcessIdentity) -> ProcessId {
+        // Never 0, so that a tag of 0 can mean "no owner".
+        let tag = ((id.start_ticks() as u32) & ((1 << TAG_BITS) - 1)).max(1);
+        ProcessId { pid: id.pid().as_raw() as u32, tag }
+    }
+
+    /// Whether the process is still running: it exists, is not a zombie, and started when the tag
+    /// says (so a reused pid is not mistaken for it).
     pub(crate) fn is_alive(self) -> bool {
-        match stat(self.pid) {
-            None => false,
-            Some((state, start)) => !matches!(state, 'Z' | 'X' | 'x') && tag_of(start) == self.tag,
-        }
+        proc_core::ProcessIdentity::of(proc_core::Pid::from_raw(self.pid as i32))
+            .is_some_and(|now| Self::from_identity(now) == self)
     }
-}
-
-fn tag_of(start: u64) -> u32 {
-    // Never 0, so that a tag of 0 can mean "no owner".
-    ((start as u32) & ((1 << TAG_BITS) - 1)).max(1)
-}
-
-fn start_tag(pid: u32) -> Option<u32> {
-    stat(pid).map(|(_, start)| tag_of(start))
-}
-
-/// State letter and start time of a process, from `/proc/<pid>/stat`.
-fn stat(pid: u32) -> Option<(char, u64)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may contain anything: parse after the last ')'.
-    let rest = s.rsplit_once(')')?.1;
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    // After the state (field 3) the start time is field 22: the 19th from here.
-    let start = fields.nth(18)?.parse().ok()?;
-    Some((state, start))
 }
 
 /// Runs `f` in the child after every `fork` (`pthread_atfork`).

@@ -427,3 +427,15 @@ pub(crate) fn process_cpu_count() -> Option<usize> {
 pub(crate) fn signal_name(sig: i32) -> Option<&'static str> {
     nix::sys::signal::Signal::try_from(sig).ok().map(|s| s.as_str())
 }
+
+/// State letter and start time (clock ticks since boot) of process `pid`, from `/proc/<pid>/stat`.
+pub(crate) fn process_stat(pid: i32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may contain anything: parse after the last ')'.
+    let rest = s.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    // After the state (field 3), the start time is field 22: the 19th from here.
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
