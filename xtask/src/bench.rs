@@ -87,7 +87,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("the Rust benchmarks failed:\n{}", rust.stderr));
     }
     eprintln!("\n==> Python's multiprocessing (python3, same machine, same run)");
-    let script = crate::root().join("crates/multiproc-bench/python/bench.py");
+    let script = crate::root().join("crates/multiproc-bench/python/twin.py");
     let py = run::capture(
         Command::new("python3").arg(&script).args(&passthrough),
         Duration::from_secs(if quick { 600 } else { 3600 }),
