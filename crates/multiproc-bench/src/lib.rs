@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub mod ipc;
 pub mod shm;
 pub mod spawn;
 pub mod sync;
@@ -176,6 +177,7 @@ pub fn workloads() -> Vec<Workload> {
     v.extend(spawn::workloads());
     v.extend(sync::workloads());
     v.extend(shm::workloads());
+    v.extend(ipc::workloads());
     v
 }
 

@@ -79,7 +79,7 @@ fn sem_echo(ping: Semaphore, pong: Semaphore, n: u64) {
 }
 
 /// Round trips in µs: mean per repetition as the sample, fastest single round trip as an extra.
-fn rtt_figure(id: &str, implementation: &str, n: u64, runs: Vec<(f64, f64)>) -> Figure {
+pub(crate) fn rtt_figure(id: &str, implementation: &str, n: u64, runs: Vec<(f64, f64)>) -> Figure {
     let mut f =
         Figure::new(id, implementation, "µs", Better::Lower, n, runs.iter().map(|r| r.0).collect());
     let best: Vec<f64> = runs.iter().map(|r| r.1).collect();
@@ -87,7 +87,7 @@ fn rtt_figure(id: &str, implementation: &str, n: u64, runs: Vec<(f64, f64)>) -> 
     f
 }
 
-fn time_round_trips(n: u64, mut one: impl FnMut()) -> (f64, f64) {
+pub(crate) fn time_round_trips(n: u64, mut one: impl FnMut()) -> (f64, f64) {
     let t = Instant::now();
     let mut best = Duration::MAX;
     for _ in 0..n {

@@ -26,14 +26,17 @@
 //!
 //! - [`shm`]: [`Value`], [`Array`], [`RawValue`], [`RawArray`], [`AtomicValue`], [`SharedMemory`]
 //!   (the `proc-shm` crate).
+//! - [`ipc`]: [`Pipe`], [`Connection`], [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
+//!   [`Listener`], [`Client`] (the `proc-ipc` crate).
 //!
-//! The remaining pieces (pipes and queues, the pool, the manager) are separate crates that this
-//! facade will re-export behind one feature each as they are built.
+//! The remaining pieces (the pool, the manager) are separate crates that this facade will
+//! re-export behind one feature each as they are built.
 //!
 //! # Feature flags
 //! - `full` (default): every piece.
 //! - `sync`: the synchronisation primitives.
 //! - `shm`: shared values, arrays and named shared memory (turns on `sync`).
+//! - `ipc`: pipes, connections and queues (turns on `sync`).
 //!
 //! # Python → Rust
 //! | Python | multiproc |
@@ -53,6 +56,15 @@
 //! | `Semaphore(4)`, `Event()`, `Barrier(3)` | `Semaphore::new(4)?`, `Event::new()?`, `Barrier::new(3)?` |
 //! | `Value('i', 0)`, `Array('d', [1.0, 2.0])` | `Value::<i32>::new(0)?`, `Array::<f64>::from_slice(&[1.0, 2.0])?` |
 //! | `with v.get_lock(): v.value += 1` | `*v.lock() += 1` |
+//! | `a, b = Pipe()`, `r, w = Pipe(duplex=False)` | `let (a, b) = Pipe::new()?`, `let (r, w) = Pipe::one_way()?` |
+//! | `conn.send(x)`, `conn.recv()`, `conn.poll(t)` | `conn.send(&x)?`, `conn.recv()?`, `conn.poll(t)?` |
+//! | `except EOFError` | `Err(RecvError::Disconnected)` |
+//! | `Queue()`, `Queue(3)` | `Queue::new()?`, `Queue::bounded(3)?` |
+//! | `q.put(x)`, `q.get()`, `q.get(timeout=t)` | `q.put(x)?`, `q.get()?`, `q.get_timeout(t)?` |
+//! | `q.put_nowait(x)`, `q.get_nowait()` | `q.try_put(x)` (`Err(PutError::Full(x))`), `q.try_get()` (`Err(GetError::Empty)`) |
+//! | `q.put(None)` as a sentinel | `q.close()`, and consumers `for x in q.iter()` |
+//! | `JoinableQueue()`, `task_done()`, `join()` | `JoinableQueue::new()?`, `q.task_done()?`, `q.join()` |
+//! | `Listener(addr, authkey=k)`, `Client(addr, authkey=k)` | `Listener::bind(addr, Some(k))?`, `Client::connect(addr, Some(k))?` |
 //! | `shared_memory.SharedMemory(create=True, size=n)` | `SharedMemory::create(n)?`, `SharedMemory::attach(name)?` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -74,6 +86,13 @@ pub use proc_shm as shm;
 
 #[cfg(feature = "shm")]
 pub use proc_shm::{Array, AtomicValue, RawArray, RawValue, SharedMemory, Value};
+
+#[cfg(feature = "ipc")]
+#[doc(inline)]
+pub use proc_ipc as ipc;
+
+#[cfg(feature = "ipc")]
+pub use proc_ipc::{Client, Connection, JoinableQueue, Listener, Pipe, Queue, SimpleQueue};
 
 pub use proc_core::{
     ExitStatus, Handle, JoinError, Pid, Process, ProcessBuilder, Run, Signal, StartError,

@@ -39,6 +39,7 @@ pub(crate) struct RegionInner {
     map: MmapRaw,
     fd: OwnedFd,
     key: (u64, u64),
+    sparse: bool,
 }
 
 type MappedTable = HashMap<(u64, u64), Weak<RegionInner>>;
@@ -66,10 +67,63 @@ impl SharedRegion {
             ));
         }
         let fd = sys::memfd(len)?;
-        Self::map(fd, len)
+        Self::map(fd, len, false)
     }
 
-    fn map(fd: OwnedFd, len: usize) -> io::Result<SharedRegion> {
+    /// Creates a *sparse* region of `len` bytes: address space only, with no memory behind it until
+    /// a page is first written (or [`allocate`](Self::allocate)d), and memory that can be given back
+    /// with [`release`](Self::release). For large regions used a part at a time, such as a queue's
+    /// backlog; `len` may be far more than the machine's memory.
+    ///
+    /// Writing a page the system cannot provide memory for kills the writer with `SIGBUS`;
+    /// [`allocate`](Self::allocate) a range first to get an error instead.
+    pub fn sparse(len: usize) -> io::Result<SharedRegion> {
+        if len == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a shared region needs at least one byte",
+            ));
+        }
+        let fd = sys::memfd(len)?;
+        Self::map(fd, len, true)
+    }
+
+    /// Allocates memory for `len` bytes at `offset` (rounded out to whole pages), so writing there
+    /// cannot fail. An error (`ENOMEM`, `ENOSPC`) means the system has no memory to give.
+    pub fn allocate(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.check_range(offset, len)?;
+        sys::allocate(&self.inner.fd, offset as u64, len as u64)
+    }
+
+    /// Gives the memory of the whole pages inside `len` bytes at `offset` back to the system, in
+    /// every process that maps the region; they read as zero afterwards.
+    pub fn release(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.check_range(offset, len)?;
+        sys::release(&self.inner.fd, offset as u64, len as u64)
+    }
+
+    /// Maps the pages of `len` bytes at `offset` into this process now, in one system call,
+    /// instead of one page fault per page on first touch; with `write`, also allocates their memory
+    /// (an error, not a SIGBUS, if there is none). `offset` and `len` are rounded out to pages.
+    pub fn prefault(&self, offset: usize, len: usize, write: bool) -> io::Result<()> {
+        self.check_range(offset, len)?;
+        let page = 4096;
+        let start = offset / page * page;
+        let end = (offset + len).div_ceil(page) * page;
+        let end = end.min(self.len().div_ceil(page) * page);
+        // SAFETY: `start` is inside the mapping (offset <= len was checked).
+        let addr = unsafe { self.as_ptr().add(start) };
+        sys::prefault(addr, end - start, write)
+    }
+
+    fn check_range(&self, offset: usize, len: usize) -> io::Result<()> {
+        if offset.checked_add(len).is_none_or(|end| end > self.len()) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "range outside the region"));
+        }
+        Ok(())
+    }
+
+    fn map(fd: OwnedFd, len: usize, sparse: bool) -> io::Result<SharedRegion> {
         let key = sys::fd_identity(fd.as_fd())?;
         // Upgrade under the lock, but drop any Arc outside it: the last drop takes the lock again.
         let existing = mapped().get(&key).and_then(Weak::upgrade);
@@ -78,8 +132,8 @@ impl SharedRegion {
         {
             return Ok(SharedRegion { inner });
         }
-        let map = sys::map_shared(&fd, len)?;
-        let inner = Arc::new(RegionInner { map, fd, key });
+        let map = if sparse { sys::map_sparse(&fd, len)? } else { sys::map_shared(&fd, len)? };
+        let inner = Arc::new(RegionInner { map, fd, key, sparse });
         let mut mapped = mapped();
         mapped.retain(|_, w| w.strong_count() > 0);
         mapped.insert(key, Arc::downgrade(&inner));
@@ -139,9 +193,10 @@ impl Serialize for SharedRegion {
                 serialize_fd(self.0, s)
             }
         }
-        let mut t = serializer.serialize_tuple(2)?;
+        let mut t = serializer.serialize_tuple(3)?;
         t.serialize_element(&Fd(self.as_fd()))?;
         t.serialize_element(&(self.len() as u64))?;
+        t.serialize_element(&self.inner.sparse)?;
         t.end()
     }
 }
@@ -154,14 +209,14 @@ impl<'de> Deserialize<'de> for SharedRegion {
                 deserialize_fd(d).map(Fd)
             }
         }
-        let (Fd(fd), len): (Fd, u64) = Deserialize::deserialize(deserializer)?;
+        let (Fd(fd), len, sparse): (Fd, u64, bool) = Deserialize::deserialize(deserializer)?;
         let len = usize::try_from(len).map_err(D::Error::custom)?;
         // A region whose length claims more than the object holds would fault on access.
         let actual = sys::fd_len(&fd).map_err(D::Error::custom)?;
         if len == 0 || len as u64 > actual {
             return Err(D::Error::custom("shared region length does not match its memory"));
         }
-        SharedRegion::map(fd, len).map_err(D::Error::custom)
+        SharedRegion::map(fd, len, sparse).map_err(D::Error::custom)
     }
 }
 

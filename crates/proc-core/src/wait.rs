@@ -11,10 +11,27 @@ use crate::sys;
 
 /// Something [`wait`] can wait on: it is ready when its fd is readable (a process has ended, a
 /// connection has a message or reached end of stream).
+///
+/// Objects whose readiness is not simply their fd's (a queue in shared memory signals an event fd
+/// only while someone is waiting on it, and a connection may hold a message it already read) also
+/// implement [`arm`](Waitable::arm) and [`disarm`](Waitable::disarm).
 pub trait Waitable {
     /// The fd that becomes readable when the object is ready; `None` if it never will be (a process
     /// that was not started).
     fn wait_fd(&self) -> Option<BorrowedFd<'_>>;
+
+    /// Called before [`wait`] sleeps: the object starts signalling its fd, and returns `true` if it
+    /// is ready already. The default does nothing and returns `false`.
+    fn arm(&self) -> bool {
+        false
+    }
+
+    /// Called after [`wait`] woke up, for every armed object, with whether its fd was readable;
+    /// returns whether the object is really ready (a readable fd can be stale). The default trusts
+    /// the fd.
+    fn disarm(&self, fd_ready: bool) -> bool {
+        fd_ready
+    }
 }
 
 impl Waitable for BorrowedFd<'_> {
@@ -83,6 +100,23 @@ pub fn wait(objects: &[&dyn Waitable], timeout: Option<Duration>) -> io::Result<
             "nothing to wait for, and no timeout",
         ));
     }
-    let ready = sys::poll(&set, deadline)?;
-    Ok(ready.iter().zip(index).filter(|(r, _)| **r).map(|(_, i)| i).collect())
+    loop {
+        let now_ready: Vec<bool> = index.iter().map(|&i| objects[i].arm()).collect();
+        // Something is ready already: only look at which others are, without sleeping.
+        let until =
+            if now_ready.iter().any(|r| *r) { Some(std::time::Instant::now()) } else { deadline };
+        let polled = sys::poll(&set, until);
+        let mut ready = Vec::new();
+        for (k, &i) in index.iter().enumerate() {
+            let fd_ready = polled.as_ref().is_ok_and(|p| p[k]);
+            if objects[i].disarm(fd_ready) || now_ready[k] {
+                ready.push(i);
+            }
+        }
+        polled?;
+        // Woken by a stale signal (another process took the message first): wait again.
+        if !ready.is_empty() || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Ok(ready);
+        }
+    }
 }

@@ -52,7 +52,7 @@ mod condition;
 mod error;
 mod event;
 mod lock;
-mod raw;
+pub mod raw;
 mod semaphore;
 mod sys;
 

@@ -1,5 +1,6 @@
-//! The state machines underneath the primitives: a lock word that records its holder, and the
-//! identities it records.
+//! The state machines underneath the primitives: a lock word that records its holder, the
+//! identities it records, and waiting on a word in shared memory. Public for the other multiproc
+//! crates (queues, pools), which keep their own state in shared memory.
 //!
 //! # The lock word
 //! One `AtomicU64` in shared memory:
@@ -12,8 +13,8 @@
 //!
 //! Taking the lock writes the holder's identity in the same atomic step, so there is no moment at
 //! which the lock is held by nobody known. The low half is the futex word sleepers wait on.
-//! Uncontended acquire and release are one compare-and-swap each, with no system call. A sleeper
-//! wakes up every [`OWNER_CHECK`] to check that the holder is still alive; if it is not (killed while
+//! Uncontended acquire and release are one atomic operation each, with no system call. A sleeper
+//! wakes up every 20 ms to check that the holder is still alive; if it is not (killed while
 //! holding the lock), the sleeper takes the lock over and reports that the owner died.
 
 use std::cell::Cell;
@@ -84,7 +85,7 @@ pub(crate) fn thread_token() -> u32 {
 
 /// How a blocking acquisition ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Acquired {
+pub enum Acquired {
     /// The lock was free or released normally.
     Clean,
     /// The holder died holding it; the caller now holds it.
@@ -93,23 +94,28 @@ pub(crate) enum Acquired {
     TimedOut,
 }
 
-/// The lock word. `#[repr(C)]`, pointer-free, valid for every bit pattern.
+/// The lock word, for types that keep their own state in shared memory and need a lock there that
+/// survives its holder's death. `#[repr(C)]`, pointer-free, valid for every bit pattern; zero is
+/// unlocked.
+///
+/// It is not reentrant and has no guard: callers pair [`lock`](RawLock::lock) with
+/// [`unlock`](RawLock::unlock) themselves. [`Lock`](crate::Lock) is the safe type built on it.
 #[repr(C)]
-#[derive(Default)]
-pub(crate) struct RawLock {
+#[derive(Default, Debug)]
+pub struct RawLock {
     word: AtomicU64,
 }
 
 impl RawLock {
     /// One attempt, no waiting.
-    pub(crate) fn try_lock(&self) -> bool {
+    pub fn try_lock(&self) -> bool {
         self.word
             .compare_exchange(0, me_bits() | HELD, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
     }
 
     /// Takes the lock, waiting until `deadline` (`None`: no limit).
-    pub(crate) fn lock(&self, deadline: Option<Instant>) -> Acquired {
+    pub fn lock(&self, deadline: Option<Instant>) -> Acquired {
         let me = me_bits();
         if self.word.compare_exchange(0, me | HELD, Ordering::Acquire, Ordering::Relaxed).is_ok() {
             return Acquired::Clean;
@@ -177,38 +183,47 @@ impl RawLock {
     }
 
     /// Releases the lock; `false` if it was not locked (nothing changes then).
-    pub(crate) fn unlock(&self) -> bool {
-        let mut cur = self.word.load(Ordering::Relaxed);
-        loop {
-            if cur == 0 {
-                return false;
-            }
-            match self.word.compare_exchange_weak(cur, 0, Ordering::Release, Ordering::Relaxed) {
-                Ok(prev) => {
-                    if prev & STATE == CONTENDED {
-                        sys::wake(sys::low_half(&self.word), 1);
-                    }
-                    return true;
-                }
-                Err(now) => cur = now,
-            }
+    pub fn unlock(&self) -> bool {
+        // One atomic swap: storing 0 over an unlocked word changes nothing.
+        let prev = self.word.swap(0, Ordering::Release);
+        if prev & STATE == CONTENDED {
+            sys::wake(sys::low_half(&self.word), 1);
         }
+        prev != 0
     }
 
     /// Whether the lock is held.
-    pub(crate) fn is_locked(&self) -> bool {
+    pub fn is_locked(&self) -> bool {
         self.word.load(Ordering::Relaxed) != 0
     }
 
     /// Whether the calling process holds the lock.
-    pub(crate) fn held_by_this_process(&self) -> bool {
+    pub fn held_by_this_process(&self) -> bool {
         self.word.load(Ordering::Relaxed) & !STATE == me_bits()
     }
 
     /// The holder's pid, if held.
-    pub(crate) fn holder_pid(&self) -> Option<u32> {
+    pub fn holder_pid(&self) -> Option<u32> {
         holder_of(self.word.load(Ordering::Relaxed)).map(|h| h.pid)
     }
+}
+
+// SAFETY: one AtomicU64 in a repr(C) struct: pointer-free, valid for every bit pattern, mutated
+// only atomically.
+unsafe impl proc_core::ShmSafe for RawLock {}
+
+/// Sleeps while `*word == expected` (compared atomically by the kernel), until another thread or
+/// process calls [`wake`] on the same word, or `deadline` passes. Returns `false` only at the
+/// deadline; spurious returns are possible, so callers look at their state again in a loop. Works
+/// across processes when `word` is in shared memory. A signal makes it return `true` early; the
+/// caller's loop then waits again with the time that is left.
+pub fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+    sys::wait(word, expected, deadline) != Wait::TimedOut
+}
+
+/// Wakes up to `n` threads sleeping in [`wait`] on `word`, in any process.
+pub fn wake(word: &AtomicU32, n: u32) {
+    sys::wake(word, n)
 }
 
 /// Waits on a plain 32-bit word until `ready()` or the deadline: the loop every other primitive

@@ -35,6 +35,61 @@ pub(crate) fn map_shared(fd: &OwnedFd, len: usize) -> io::Result<MmapRaw> {
     memmap2::MmapOptions::new().len(len).populate().map_raw(fd)
 }
 
+/// Maps `len` bytes of the object behind `fd`, shared and writable, reserving no memory: pages are
+/// allocated when first touched (or by [`allocate`]). For large regions used a part at a time.
+pub(crate) fn map_sparse(fd: &OwnedFd, len: usize) -> io::Result<MmapRaw> {
+    memmap2::MmapOptions::new().len(len).no_reserve_swap().map_raw(fd)
+}
+
+/// Allocates the pages of `len` bytes at `offset` in the object behind `fd`, so that touching them
+/// cannot fail later (a failed page allocation on touch would be a SIGBUS).
+pub(crate) fn allocate(fd: &OwnedFd, offset: u64, len: u64) -> io::Result<()> {
+    fallocate(fd, 0, offset, len)
+}
+
+/// Gives the pages of `len` bytes at `offset` back to the system; they read as zero afterwards.
+pub(crate) fn release(fd: &OwnedFd, offset: u64, len: u64) -> io::Result<()> {
+    fallocate(fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, offset, len)
+}
+
+/// Maps (and for `write`, allocates) the pages of `len` bytes at `addr` in this process in one
+/// call, instead of one page fault per page on first touch. Kernels before 5.14 do not know the
+/// call; the pages then fault in as usual.
+pub(crate) fn prefault(addr: *mut u8, len: usize, write: bool) -> io::Result<()> {
+    let advice = if write { libc::MADV_POPULATE_WRITE } else { libc::MADV_POPULATE_READ };
+    loop {
+        // SAFETY: `addr..addr + len` lies inside one of our shared mappings (checked by the
+        // caller); the populate advice only faults pages in, it changes no contents.
+        let r = unsafe { libc::madvise(addr.cast(), len, advice) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
+            Some(libc::EINVAL) => return Ok(()),
+            _ => return Err(e),
+        }
+    }
+}
+
+fn fallocate(fd: &OwnedFd, mode: libc::c_int, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: `fd` is an open memfd; fallocate only reads its arguments.
+        let r = unsafe {
+            libc::fallocate(fd.as_raw_fd(), mode, offset as libc::off_t, len as libc::off_t)
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Device and inode of the object behind `fd`: equal for every fd of one memfd, in any process.
 pub(crate) fn fd_identity(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<(u64, u64)> {
     let st = nix::sys::stat::fstat(fd).map_err(|e| io::Error::from_raw_os_error(e as i32))?;
