@@ -6,7 +6,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use multiproc::{Handle, Lock, Process, StartMethod, Value, current_process};
+use multiproc::{
+    Connection, Handle, Lock, Pipe, Process, Queue, StartMethod, Value, current_process,
+};
 
 /// Any `fn` can run in a child: arguments go in, the return value comes back from `join`.
 fn square_sum(label: String, upto: u64) -> (String, u64, u32) {
@@ -38,6 +40,14 @@ fn count(counter: Value<u64>, times: u64) {
 fn take_turns(lock: Lock, id: u32) -> u32 {
     let _held = lock.acquire().expect("no holder dies here");
     id
+}
+
+/// A consumer: takes words from a queue until it is closed and drained, answers on a pipe.
+fn word_lengths(words: Queue<String>, mut out: Connection<(String, usize)>) {
+    for w in words.iter() {
+        let n = w.chars().count();
+        out.send(&(w, n)).unwrap();
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -99,6 +109,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     counters.iter_mut().try_for_each(|p| p.start())?;
     counters.iter_mut().try_for_each(|p| p.join())?;
     println!("   4 processes x 2500 locked increments = {}", counter.get());
+
+    println!("\n7. a queue in, a pipe out");
+    let words = Queue::new()?;
+    let (mut answers, child_end) = Pipe::new()?;
+    let mut p = Process::new(word_lengths, (words.clone(), child_end));
+    p.start()?;
+    for w in ["queue", "pipe", "进程"] {
+        words.put(w.to_string()).map_err(|e| e.without_item())?;
+    }
+    words.close(); // the consumer's loop ends once it has taken everything
+    for _ in 0..3 {
+        let (w, n) = answers.recv()?;
+        println!("   {w:?} has {n} characters");
+    }
+    p.join()?;
+    println!("   queue closed and drained: {} left", words.len());
 
     println!("\ndone in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
     Ok(())
