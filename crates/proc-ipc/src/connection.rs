@@ -258,9 +258,18 @@ impl<S, R> Connection<S, R> {
     /// `recv_bytes(maxlength)`). A longer message is [`RecvError::TooLarge`] and stays in place.
     pub fn recv_bytes_max(&mut self, max_len: u64) -> Result<Vec<u8>, RecvError> {
         let h = self.fetch(max_len.min(self.limit), None)?;
-        let out = self.payload(h).to_vec();
+        Ok(self.take_payload(h))
+    }
+
+    /// The payload of the fetched message `h`, consumed.
+    fn take_payload(&mut self, h: Header) -> Vec<u8> {
+        let out = if h.len as usize <= READ_BUF {
+            self.payload(h).to_vec()
+        } else {
+            std::mem::take(&mut self.body)
+        };
         self.consume(h);
-        Ok(out)
+        out
     }
 
     /// Receives one message of at most `max_len` bytes, waiting until `deadline`.
@@ -270,9 +279,7 @@ impl<S, R> Connection<S, R> {
         deadline: Instant,
     ) -> Result<Vec<u8>, RecvError> {
         let h = self.fetch(max_len.min(self.limit), Some(deadline))?;
-        let out = self.payload(h).to_vec();
-        self.consume(h);
-        Ok(out)
+        Ok(self.take_payload(h))
     }
 
     /// Receives one message as raw bytes, waiting at most `timeout`.
@@ -290,8 +297,25 @@ impl<S, R> Connection<S, R> {
                 available: buf.len(),
             });
         }
-        let h = self.fetch(self.limit, None)?;
         let n = h.len as usize;
+        if n > READ_BUF && self.body.is_empty() {
+            // Straight into the caller's buffer: no intermediate copy.
+            let buffered = (self.rend - self.rpos).min(n);
+            buf[..buffered].copy_from_slice(&self.rbuf[self.rpos..self.rpos + buffered]);
+            self.rpos += buffered;
+            let mut have = buffered;
+            while have < n {
+                self.reader()?;
+                let io = self.io.as_ref().expect("checked by reader()");
+                match read_some(io, &mut buf[have..n], &mut self.fds)? {
+                    0 => return Err(self.truncated()),
+                    k => have += k,
+                }
+            }
+            self.pending = None;
+            return Ok(n);
+        }
+        let h = self.fetch(self.limit, None)?;
         buf[..n].copy_from_slice(self.payload(h));
         self.consume(h);
         Ok(n)
@@ -416,7 +440,9 @@ impl<S, R> Connection<S, R> {
         }
         let mut have = self.body.len();
         while have < len {
-            let grow = len.min(have.max(READ_BUF) * 2);
+            // Grow as bytes arrive, in large steps: a forged length costs nothing, a real one
+            // few reallocations.
+            let grow = len.min(have.max(8 * READ_BUF) * 4);
             if self.body.len() < grow {
                 self.body.resize(grow, 0);
             }

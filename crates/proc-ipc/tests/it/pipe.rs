@@ -280,3 +280,21 @@ fn connections_work_between_threads() {
     assert_eq!(sum, 999 * 1000 / 2);
     t.join().unwrap();
 }
+
+#[test]
+fn a_large_message_is_read_straight_into_the_callers_buffer() {
+    let len = 3 << 20;
+    let (mut r, w) = Pipe::one_way::<()>().unwrap();
+    let mut p = Process::new(send_big, (w, len));
+    p.start().unwrap();
+    let mut small = vec![0u8; len - 1];
+    assert!(matches!(
+        r.recv_bytes_into(&mut small),
+        Err(RecvError::BufferTooSmall { needed, .. }) if needed == len
+    ));
+    let mut buf = vec![0u8; len + 10];
+    assert_eq!(r.recv_bytes_into(&mut buf).unwrap(), len);
+    assert!(buf[..len].iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+    assert!(matches!(r.recv_bytes(), Err(RecvError::Disconnected)));
+    join(&mut p).unwrap();
+}
