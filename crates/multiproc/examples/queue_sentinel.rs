@@ -1,5 +1,6 @@
-//! Seed 003 (生产者消费者, None 结束信号): a producer puts ten buns and then `None`; the consumer
-//! stops when it takes the `None`. Two consumers need two sentinels, one each.
+//! Seed 003 (生产者消费者, None 结束信号): a producer puts ten buns; once it is joined, the main
+//! process puts one `None` per consumer, and each consumer stops when it takes a `None`. Two
+//! consumers need two sentinels, one each.
 
 use multiproc::{Process, Queue};
 

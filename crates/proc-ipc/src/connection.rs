@@ -202,6 +202,45 @@ impl<S, R> Connection<S, R> {
         }
     }
 
+    /// Another handle on the same end of the stream (the descriptor duplicated), like handing a
+    /// copy of a Python `Connection` to a second process.
+    ///
+    /// Both handles write whole frames, so sending from either is fine as long as one sender at a
+    /// time writes (frames from two concurrent senders may interleave). Reading is for one of them:
+    /// bytes already read ahead into this handle's buffer stay with this handle; the copy starts
+    /// with empty buffers and reads from where the stream is. The other end sees end of stream only
+    /// once every copy is closed, in every process.
+    ///
+    /// ```
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<u32>()?;
+    /// let mut a2 = a.try_clone()?;
+    /// a2.send(&7)?;
+    /// assert_eq!(b.recv()?, 7);
+    /// a.close();
+    /// a2.close();
+    /// assert!(b.recv().is_err()); // every copy closed: end of stream
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_clone(&self) -> io::Result<Self> {
+        let io = match &self.io {
+            None => {
+                return Err(io::Error::new(io::ErrorKind::NotConnected, "connection is closed"));
+            }
+            Some(io) => io,
+        };
+        let fd = io.fd().try_clone_to_owned()?;
+        let io = match io {
+            Io::Unix(_) => Io::Unix(fd),
+            Io::Tcp(_) => Io::Tcp(fd),
+            Io::Pipe(_) => Io::Pipe(fd),
+        };
+        let mut copy = Self::from_parts(io, self.mode);
+        copy.limit = self.limit;
+        Ok(copy)
+    }
+
     /// Closes this end. Later calls return [`SendError::Closed`] / [`RecvError::Closed`]; the
     /// other end sees end of stream once no other copy of this end is open.
     pub fn close(&mut self) {
