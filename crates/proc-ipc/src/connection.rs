@@ -628,29 +628,19 @@ fn write_all(io: &Io, bufs: &[&[u8]], fds: &[BorrowedFd<'_>]) -> Result<(), Send
             "OS handles travel over Unix sockets only (a duplex Pipe, or a Unix Listener)",
         ));
     }
+    // A frame is one or two slices (header and body): one system call with the slices on the
+    // stack, which writes all of it unless the other end's buffer is nearly full.
+    let total: usize = bufs.iter().map(|b| b.len()).sum();
+    let (mut n, mut fds) = match bufs {
+        [a] => (write_once(io, &[IoSlice::new(a)], fds)?, &[][..]),
+        [a, b] => (write_once(io, &[IoSlice::new(a), IoSlice::new(b)], fds)?, &[][..]),
+        _ => (0, fds),
+    };
+    if n == total {
+        return Ok(());
+    }
     let mut slices: Vec<&[u8]> = bufs.iter().copied().filter(|b| !b.is_empty()).collect();
-    let mut fds = fds;
-    while !slices.is_empty() {
-        let iov: Vec<IoSlice<'_>> = slices.iter().map(|s| IoSlice::new(s)).collect();
-        let r = match io {
-            Io::Unix(fd) | Io::Tcp(fd) => send_with_fds(fd.as_fd(), &iov, fds),
-            Io::Pipe(fd) => sys::writev(fd.as_fd(), &iov),
-        };
-        let mut n = match r {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::BrokenPipe
-                        | io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::NotConnected
-                ) =>
-            {
-                return Err(SendError::Disconnected);
-            }
-            Err(e) => return Err(SendError::Io(e)),
-        };
-        fds = &[];
+    loop {
         while let Some(first) = slices.first_mut() {
             if n >= first.len() {
                 n -= first.len();
@@ -660,8 +650,35 @@ fn write_all(io: &Io, bufs: &[&[u8]], fds: &[BorrowedFd<'_>]) -> Result<(), Send
                 break;
             }
         }
+        if slices.is_empty() {
+            return Ok(());
+        }
+        let iov: Vec<IoSlice<'_>> = slices.iter().map(|s| IoSlice::new(s)).collect();
+        n = write_once(io, &iov, fds)?;
+        fds = &[];
     }
-    Ok(())
+}
+
+/// One `sendmsg` (sockets) or `writev` (pipes); returns the bytes written.
+fn write_once(io: &Io, iov: &[IoSlice<'_>], fds: &[BorrowedFd<'_>]) -> Result<usize, SendError> {
+    let r = match io {
+        Io::Unix(fd) | Io::Tcp(fd) => send_with_fds(fd.as_fd(), iov, fds),
+        Io::Pipe(fd) => sys::writev(fd.as_fd(), iov),
+    };
+    match r {
+        Ok(n) => Ok(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::NotConnected
+            ) =>
+        {
+            Err(SendError::Disconnected)
+        }
+        Err(e) => Err(SendError::Io(e)),
+    }
 }
 
 impl<S, R> fmt::Debug for Connection<S, R> {

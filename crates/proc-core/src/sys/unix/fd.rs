@@ -1,12 +1,10 @@
 //! File descriptors: socket pairs, flags, fd passing with `SCM_RIGHTS`, and `poll` with a deadline.
 
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{
-    self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
-};
+use nix::sys::socket::{self, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType};
 
 /// Most fds the kernel accepts in one `SCM_RIGHTS` message (`SCM_MAX_FD`).
 pub(crate) const MAX_FDS_PER_MSG: usize = 253;
@@ -119,6 +117,15 @@ pub(crate) fn send_fd_batches(sock: BorrowedFd<'_>, fds: &[BorrowedFd<'_>]) -> i
     Ok(())
 }
 
+/// Room for the largest `SCM_RIGHTS` message ([`MAX_FDS_PER_MSG`] fds): `CMSG_SPACE` of that
+/// many ints, with slack for the header's alignment.
+const CMSG_BUF: usize = 64 + MAX_FDS_PER_MSG * std::mem::size_of::<RawFd>();
+
+/// A control buffer aligned for `cmsghdr`, kept on the stack: a receive costs no allocation and no
+/// zeroing (the kernel writes only what it reports in `msg_controllen`).
+#[repr(C, align(8))]
+struct CmsgBuf([std::mem::MaybeUninit<u8>; CMSG_BUF]);
+
 /// One `recvmsg`: reads bytes into `buf` and appends any fds that came with them to `fds`
 /// (close-on-exec). Returns the number of bytes read; 0 means end of stream.
 pub(crate) fn recv_with_fds(
@@ -126,37 +133,58 @@ pub(crate) fn recv_with_fds(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
 ) -> io::Result<usize> {
-    let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS_PER_MSG]);
-    let mut iov = [IoSliceMut::new(buf)];
+    let mut cmsg = CmsgBuf([std::mem::MaybeUninit::uninit(); CMSG_BUF]);
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     loop {
-        let res = socket::recvmsg::<()>(
-            sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg_space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        );
-        match res {
-            Ok(msg) => {
-                let n = msg.bytes;
-                for cmsg in msg.cmsgs().map_err(errno)? {
-                    if let ControlMessageOwned::ScmRights(raw) = cmsg {
-                        for fd in raw {
-                            // SAFETY: the kernel just installed this fd in our table for us; nobody
-                            // else knows its number, so we are its sole owner.
-                            fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
-                        }
-                    }
-                }
-                if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "more fds arrived than one message may carry",
-                    ));
-                }
-                return Ok(n);
+        // SAFETY: an all-zero msghdr is valid (no name, no iov, no control) before we fill it in.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cmsg.0.as_mut_ptr().cast();
+        msg.msg_controllen = CMSG_BUF as _;
+        // SAFETY: `msg` points at one iovec covering `buf` (exclusively borrowed) and at a control
+        // buffer of `CMSG_BUF` bytes on our stack, both live for the call.
+        let r = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
             }
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(errno(e)),
+            return Err(e);
+        }
+        if msg.msg_controllen > 0 {
+            take_rights(&msg, fds);
+        }
+        if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "more fds arrived than one message may carry",
+            ));
+        }
+        return Ok(r as usize);
+    }
+}
+
+/// Moves the fds of every `SCM_RIGHTS` header of a received message into `fds`.
+fn take_rights(msg: &libc::msghdr, fds: &mut Vec<OwnedFd>) {
+    // SAFETY: `msg` was just filled by a successful recvmsg; the CMSG_* walk stays within the
+    // `msg_controllen` bytes the kernel wrote, and each SCM_RIGHTS payload holds
+    // `(cmsg_len - CMSG_LEN(0)) / 4` ints, read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c).cast::<RawFd>();
+                let n = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
+                    / std::mem::size_of::<RawFd>();
+                for i in 0..n {
+                    let fd = data.add(i).read_unaligned();
+                    // The kernel just installed this fd in our table for us; nobody else knows
+                    // its number, so we are its sole owner.
+                    fds.push(OwnedFd::from_raw_fd(fd));
+                }
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
 }
