@@ -39,12 +39,20 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod array;
+#[cfg(feature = "manager")]
+#[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
+pub mod manager;
 mod plain;
 mod shm;
 mod sys;
 mod value;
 
 pub use array::{Array, ArrayGuard, IndexError, RawArray};
+#[cfg(feature = "manager")]
+pub use manager::{
+    DictProxy, ListProxy, LockProxy, Manager, ManagerBuilder, NamespaceProxy, QueueProxy,
+    ValueProxy,
+};
 pub use plain::Plain;
 pub use shm::{SharedMemory, ShmError};
 pub use value::{AtomicValue, RawValue, Value, ValueGuard};

@@ -1,5 +1,7 @@
 //! proc-shm integration tests: real processes sharing real memory.
 
+#[cfg(feature = "manager")]
+mod manager;
 mod shm;
 mod values;
 

@@ -1,0 +1,130 @@
+//! The errors of the manager and its proxies: one for what any call can meet (the manager is gone,
+//! the key is wrong), and small ones for what a single operation can answer (a missing key, an
+//! index out of range).
+
+use std::io;
+
+use proc_ipc::AuthError;
+
+use super::ObjectKind;
+
+/// Why a call on a proxy (or on a [`Manager`](super::Manager)) failed. Every call can meet these.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The manager process is gone (shut down, killed, or its owner died), or never answered.
+    /// Nothing waits forever for a dead manager: a pending call ends with this error.
+    #[error("the manager is gone: {0}")]
+    ManagerGone(String),
+    /// The manager refused this process's key (or this process refused the manager's):
+    /// [`AuthError::WrongKey`] or [`AuthError::Rejected`].
+    #[error("the manager refused the connection: {0}")]
+    Auth(AuthError),
+    /// The value could not be encoded, or holds an OS handle (a manager holds plain data; share
+    /// handles through spawn arguments or a pipe instead).
+    #[error("could not encode for the manager: {0}")]
+    Encode(String),
+    /// What the manager sent back is not a valid encoding of the proxy's type: another process
+    /// stored a value of another type under the same object, or a protocol mismatch.
+    #[error("could not decode the manager's answer: {0}")]
+    Decode(String),
+    /// The object does not exist in this manager (a proxy from another manager at a reused address).
+    #[error("the manager has no such object")]
+    NoSuchObject,
+    /// The manager could not carry out the operation; the message says why (an update function
+    /// that panicked, or that comes from another program).
+    #[error("the manager failed: {0}")]
+    Remote(String),
+}
+
+impl From<AuthError> for ProxyError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            // A refusal either way is about the key.
+            AuthError::WrongKey | AuthError::Rejected => ProxyError::Auth(e),
+            // Anything else (the socket closed in the middle of the handshake, no answer in time,
+            // nothing listening) means there is no working manager there.
+            other => ProxyError::ManagerGone(other.to_string()),
+        }
+    }
+}
+
+impl From<io::Error> for ProxyError {
+    fn from(e: io::Error) -> Self {
+        ProxyError::ManagerGone(e.to_string())
+    }
+}
+
+/// A key was not in a managed dict or namespace (Python's `KeyError`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key is not there.
+    #[error("no such key")]
+    Missing,
+    /// The call itself failed.
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+}
+
+/// An index was past the end of a managed list (Python's `IndexError`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ListError {
+    /// The index is not less than the list's length (at the moment the manager looked).
+    #[error("list index {index} out of range for a list of length {len}")]
+    OutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// The list's length.
+        len: usize,
+    },
+    /// The call itself failed.
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+}
+
+/// Why [`Manager::lookup`](super::Manager::lookup) found no object.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// Nothing was published under that name.
+    #[error("nothing is published as {0:?}")]
+    NotFound(String),
+    /// The object of that name is of another kind.
+    #[error("{name:?} is a {found:?}, not a {expected:?}")]
+    WrongKind {
+        /// The name looked up.
+        name: String,
+        /// The kind asked for.
+        expected: ObjectKind,
+        /// The kind it is.
+        found: ObjectKind,
+    },
+    /// The call itself failed.
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+}
+
+/// Why a manager could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartManagerError {
+    /// The server process could not be started.
+    #[error("could not start the manager process: {0}")]
+    Start(#[from] proc_core::StartError),
+    /// The server could not listen at the address (in use, no permission, a bad path).
+    #[error("the manager could not listen at {address}: {reason}")]
+    Listen {
+        /// The address asked for.
+        address: String,
+        /// What the OS said.
+        reason: String,
+    },
+    /// Preparing the socket's directory, or talking to the starting server, failed.
+    #[error("could not start the manager: {0}")]
+    Io(#[from] io::Error),
+    /// The server process ended before it was ready.
+    #[error("the manager process ended before it was ready: {0}")]
+    Died(String),
+}
