@@ -34,6 +34,12 @@ const HEADER: usize = 16;
 const READ_BUF: usize = 64 * 1024;
 /// Largest length a header may declare.
 const MAX_LEN: u64 = 1 << 48;
+/// Messages larger than this make a pipe's writer ask for a larger pipe buffer (the default
+/// buffer is 64 KiB).
+const PIPE_GROW_ABOVE: usize = 64 * 1024;
+/// The pipe buffer asked for: the largest an unprivileged process gets by default
+/// (`/proc/sys/fs/pipe-max-size`).
+const PIPE_GROWN: usize = 1 << 20;
 /// The default limit on one message: 1 GiB.
 pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 1 << 30;
 
@@ -152,6 +158,8 @@ pub struct Connection<S, R = S> {
     failed: Option<&'static str>,
     limit: u64,
     wbuf: Vec<u8>,
+    /// Whether this end already asked for a larger pipe buffer (pipes only).
+    pipe_grown: bool,
     _types: PhantomData<fn(S) -> R>,
 }
 
@@ -169,6 +177,7 @@ impl<S, R> Connection<S, R> {
             failed: None,
             limit: DEFAULT_MAX_MESSAGE_LEN,
             wbuf: Vec::new(),
+            pipe_grown: false,
             _types: PhantomData,
         }
     }
@@ -198,6 +207,7 @@ impl<S, R> Connection<S, R> {
             failed: self.failed,
             limit: self.limit,
             wbuf: self.wbuf,
+            pipe_grown: self.pipe_grown,
             _types: PhantomData,
         }
     }
@@ -279,11 +289,13 @@ impl<S, R> Connection<S, R> {
     /// Sends raw bytes as one message (Python's `send_bytes`); the other end reads them with
     /// [`recv_bytes`](Connection::recv_bytes).
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
-        let io = self.writer()?;
+        self.writer()?;
         let len = bytes.len() as u64;
         if len > self.limit {
             return Err(SendError::TooLarge { len, limit: self.limit });
         }
+        self.grow_pipe_for(bytes.len());
+        let io = self.writer()?;
         let header = header_bytes(0, len);
         write_all(io, &[&header, bytes], &[])
     }
@@ -369,6 +381,20 @@ impl<S, R> Connection<S, R> {
         }
         let fd = self.reader()?.fd();
         Ok(wait_readable(fd, Some(deadline(timeout)))?)
+    }
+
+    /// Before the first large message on a pipe: asks the kernel for a larger pipe buffer, so
+    /// that a large message crosses in a few big copies instead of many 64 KiB round trips between
+    /// writer and reader. Pipes that only carry small messages keep the default size (the
+    /// enlarged buffer counts against a per-user limit). A refusal changes nothing.
+    fn grow_pipe_for(&mut self, len: usize) {
+        if len > PIPE_GROW_ABOVE
+            && !self.pipe_grown
+            && let Some(Io::Pipe(fd)) = &self.io
+        {
+            self.pipe_grown = true;
+            sys::grow_pipe(fd.as_fd(), PIPE_GROWN);
+        }
     }
 
     fn writer(&self) -> Result<&Io, SendError> {
@@ -538,10 +564,7 @@ impl<S: Serialize, R> Connection<S, R> {
     /// inside `value` travel with it (Unix sockets only).
     pub fn send(&mut self, value: &S) -> Result<(), SendError> {
         let limit = self.limit;
-        let io = self.io.as_ref().ok_or(SendError::Closed)?;
-        if self.mode == Mode::ReadOnly {
-            return Err(SendError::ReadOnly);
-        }
+        self.writer()?;
         self.wbuf.clear();
         self.wbuf.resize(HEADER, 0);
         let fds = codec::encode_into(value, &mut self.wbuf)?;
@@ -553,6 +576,8 @@ impl<S: Serialize, R> Connection<S, R> {
             return Err(SendError::Handles("more OS handles than one message can carry"));
         }
         self.wbuf[..HEADER].copy_from_slice(&header_bytes(fds.len(), len));
+        self.grow_pipe_for(len as usize);
+        let io = self.writer()?;
         let r = write_all(io, &[&self.wbuf], &fds);
         if self.wbuf.capacity() > READ_BUF {
             self.wbuf = Vec::new();

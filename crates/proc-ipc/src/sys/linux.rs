@@ -1,4 +1,4 @@
-//! Linux: pipe reads and writes, event fds.
+//! Linux: pipe reads and writes, pipe buffer size, event fds.
 
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -68,4 +68,14 @@ pub(crate) fn clear_event(fd: BorrowedFd<'_>) {
             return;
         }
     }
+}
+
+/// Asks for a pipe buffer of `size` bytes (`F_SETPIPE_SZ`). Best effort: the kernel may refuse
+/// (over `/proc/sys/fs/pipe-max-size`, or the user's pipe memory limit), and the pipe then keeps
+/// the size it has.
+pub(crate) fn grow_pipe(fd: BorrowedFd<'_>, size: usize) {
+    let size = size.min(libc::c_int::MAX as usize) as libc::c_int;
+    // SAFETY: F_SETPIPE_SZ takes an int argument and touches no memory of ours; on an fd that is
+    // not a pipe it fails with EBADF/EINVAL, which we ignore.
+    let _ = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
 }
