@@ -28,15 +28,18 @@
 //!   (the `proc-shm` crate).
 //! - [`ipc`]: [`Pipe`], [`Connection`], [`Queue`], [`JoinableQueue`], [`SimpleQueue`],
 //!   [`Listener`], [`Client`] (the `proc-ipc` crate).
+//! - [`manager`]: [`Manager`] and its proxies [`DictProxy`], [`ListProxy`], [`NamespaceProxy`],
+//!   [`ValueProxy`], [`QueueProxy`], [`LockProxy`] (in the `proc-shm` crate, feature `manager`).
 //!
-//! The remaining pieces (the pool, the manager) are separate crates that this facade will
-//! re-export behind one feature each as they are built.
+//! The remaining piece (the pool) is a separate crate that this facade will
+//! re-export behind a feature of its own once it is built.
 //!
 //! # Feature flags
 //! - `full` (default): every piece.
 //! - `sync`: the synchronisation primitives.
 //! - `shm`: shared values, arrays and named shared memory (turns on `sync`).
 //! - `ipc`: pipes, connections and queues (turns on `sync`).
+//! - `manager`: the manager process and its proxies (turns on `shm` and `ipc`).
 //!
 //! # Python → Rust
 //! | Python | multiproc |
@@ -66,6 +69,10 @@
 //! | `JoinableQueue()`, `task_done()`, `join()` | `JoinableQueue::new()?`, `q.task_done()?`, `q.join()` |
 //! | `Listener(addr, authkey=k)`, `Client(addr, authkey=k)` | `Listener::bind(addr, Some(k))?`, `Client::connect(addr, Some(k))?` |
 //! | `shared_memory.SharedMemory(create=True, size=n)` | `SharedMemory::create(n)?`, `SharedMemory::attach(name)?` |
+//! | `with Manager() as m: d = m.dict(); l = m.list(range(5))` | `let m = Manager::start()?; let d = m.dict::<K, V>()?; let l = m.list()?; l.extend(0..5)?` (the guard shuts it down) |
+//! | `d[k] = v`, `d[k]`, `del d[k]`, `l.append(x)`, `l[i]` | `d.insert(k, v)?`, `d.get(&k)?` (an `Option`), `d.remove(&k)?` (`Err(KeyError::Missing)`), `l.push(x)?`, `l.get(i)?` (`Err(ListError::OutOfRange { .. })`) |
+//! | `with lock: d['count'] -= 1` | `d.update_with("count", \|c: Option<i64>\| c.unwrap_or(0) - 1)?`: atomic in the manager, no lock |
+//! | `BaseManager(address=('', 50000), authkey=k)`, `m.connect()` | `Manager::builder().address(addr).authkey(k).start()?`, `Manager::connect(addr, k)?` + `lookup(name)` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
@@ -93,6 +100,15 @@ pub use proc_ipc as ipc;
 
 #[cfg(feature = "ipc")]
 pub use proc_ipc::{Client, Connection, JoinableQueue, Listener, Pipe, Queue, SimpleQueue};
+
+#[cfg(feature = "manager")]
+#[doc(inline)]
+pub use proc_shm::manager;
+
+#[cfg(feature = "manager")]
+pub use proc_shm::manager::{
+    DictProxy, ListProxy, LockProxy, Manager, NamespaceProxy, QueueProxy, ValueProxy,
+};
 
 pub use proc_core::{
     ExitStatus, Handle, JoinError, Pid, Process, ProcessBuilder, Run, Signal, StartError,

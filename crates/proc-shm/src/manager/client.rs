@@ -327,6 +327,9 @@ where
 /// The trait impls every proxy type has: [`Proxy`], `Clone`, `Debug`, and serde as its
 /// [`ObjectRef`]. A proxy type is `struct Name<…> { object: ObjectRef, _types: PhantomData<…> }`.
 macro_rules! proxy_type {
+    ($name:ident, $kind:ident) => {
+        proxy_type!($name<>, $kind);
+    };
     ($name:ident <$($g:ident),*>, $kind:ident) => {
         impl<$($g),*> $crate::manager::Proxy for $name<$($g),*> {
             const KIND: $crate::manager::ObjectKind = $crate::manager::ObjectKind::$kind;
