@@ -26,10 +26,16 @@
 //! sparse, so an unbounded queue's backlog costs memory only for what it holds.
 //!
 //! # Sleeping
-//! A consumer that finds the queue empty spins briefly, then announces itself in
-//! `consumers_waiting` and sleeps on the futex word `data_seq`; a producer that publishes a record
-//! and sees a waiter bumps the word and wakes one. Producers of a bounded queue sleep the same way
-//! on `space_seq`. With no sleeper, a put and a get are each a few atomic operations and copies.
+//! A consumer that finds the queue empty spins briefly, then reads the futex word `data_seq`, sets
+//! the flag `consumers_asleep`, looks at the queue once more and sleeps on `data_seq` unless
+//! something came. A producer that publishes a record and finds the flag set clears it, bumps the
+//! word and wakes every sleeper; the woken ones that find nothing set the flag again. So a wake-up
+//! costs one system call per sleep, not one per put while a sleeper is getting back on a CPU, and
+//! a sleeper killed in its sleep costs at most one wake-up. (Reading the word *before* setting the
+//! flag is what makes it safe: a producer that clears a flag set after that read bumps the word
+//! after it too, so the sleeper's wait returns at once and it looks again.) Producers of a bounded
+//! queue sleep the same way on `space_seq` and `producers_asleep`. With no sleeper, a put and a get
+//! are each a few atomic operations and copies.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -113,9 +119,11 @@ struct GetSide {
 #[derive(Default)]
 struct Wakeups {
     data_seq: AtomicU32,
-    consumers_waiting: AtomicU32,
+    /// 1: a consumer may be asleep on `data_seq`.
+    consumers_asleep: AtomicU32,
     space_seq: AtomicU32,
-    producers_waiting: AtomicU32,
+    /// 1: a producer may be asleep on `space_seq`.
+    producers_asleep: AtomicU32,
     /// Processes in `wait()` watching this queue's event fd.
     fd_waiters: AtomicU32,
 }
@@ -181,6 +189,24 @@ fn pad8(n: usize) -> usize {
 
 /// Largest payload stored contiguously in one block.
 const CONTIGUOUS_MAX: usize = BLOCK - BLOCK_DATA - 8;
+
+/// Before a waiter looks at the queue one last time and sleeps: reads the futex word it will sleep
+/// on, then sets the flag (in that order, see the module doc). Returns the word's value to wait on.
+fn announce_sleep(asleep: &AtomicU32, seq: &AtomicU32) -> u32 {
+    let s = seq.load(Ordering::SeqCst);
+    asleep.store(1, Ordering::SeqCst);
+    fence(Ordering::SeqCst);
+    s
+}
+
+/// After publishing (a record, or room): wakes the sleepers if the flag says there may be some.
+/// Called after a `SeqCst` fence that follows the publication.
+fn wake_sleepers(asleep: &AtomicU32, seq: &AtomicU32) {
+    if asleep.load(Ordering::Relaxed) != 0 && asleep.swap(0, Ordering::SeqCst) != 0 {
+        seq.fetch_add(1, Ordering::SeqCst);
+        futex::wake(seq, u32::MAX);
+    }
+}
 
 /// A held put or get lock.
 struct Held<'a>(&'a RawLock);
@@ -594,10 +620,7 @@ impl Ring {
     fn announce_data(&self) {
         let w = &self.header().wake.0;
         fence(Ordering::SeqCst);
-        if w.consumers_waiting.load(Ordering::Relaxed) != 0 {
-            w.data_seq.fetch_add(1, Ordering::SeqCst);
-            futex::wake(&w.data_seq, 1);
-        }
+        wake_sleepers(&w.consumers_asleep, &w.data_seq);
         if w.fd_waiters.load(Ordering::Relaxed) != 0 {
             sys::signal_event(self.event.as_fd());
         }
@@ -626,12 +649,10 @@ impl Ring {
                 std::hint::spin_loop();
                 continue;
             }
-            w.producers_waiting.fetch_add(1, Ordering::SeqCst);
-            let seq = w.space_seq.load(Ordering::SeqCst);
+            let seq = announce_sleep(&w.producers_asleep, &w.space_seq);
             if self.is_full() && !self.is_closed() {
                 futex::wait(&w.space_seq, seq, deadline);
             }
-            w.producers_waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -744,10 +765,7 @@ impl Ring {
         if self.maxsize != 0 {
             let w = &h.wake.0;
             fence(Ordering::SeqCst);
-            if w.producers_waiting.load(Ordering::Relaxed) != 0 {
-                w.space_seq.fetch_add(1, Ordering::SeqCst);
-                futex::wake(&w.space_seq, 1);
-            }
+            wake_sleepers(&w.producers_asleep, &w.space_seq);
         }
         Take::Item(r)
     }
@@ -773,12 +791,10 @@ impl Ring {
                 std::hint::spin_loop();
                 continue;
             }
-            w.consumers_waiting.fetch_add(1, Ordering::SeqCst);
-            let seq = w.data_seq.load(Ordering::SeqCst);
+            let seq = announce_sleep(&w.consumers_asleep, &w.data_seq);
             if self.is_empty() && !self.is_closed() {
                 futex::wait(&w.data_seq, seq, deadline);
             }
-            w.consumers_waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
