@@ -497,7 +497,7 @@ def manager_dict_rtt():
                 d["k"] = i
             return (time.perf_counter() - t0) / n * 1e6
 
-        return figure("manager_dict_rtt", "µs", "lower", n, measure(sample))
+        return figure("manager_dict/rtt", "µs", "lower", n, measure(sample))
 
 
 def manager_dict_2proc():
@@ -519,7 +519,7 @@ def manager_dict_2proc():
                 p.join()
             return 2 * n / longest
 
-        return figure("manager_dict_2proc", "updates/s", "higher", 2 * n, measure(sample))
+        return figure("manager_dict/2proc", "updates/s", "higher", 2 * n, measure(sample))
 
 
 WORKLOADS = [
@@ -554,8 +554,8 @@ WORKLOADS = [
     ("pool_apply_rtt", pool_apply_rtt),
     ("pool_startup", pool_startup),
     ("pool_cpu", pool_cpu),
-    ("manager_dict_rtt", manager_dict_rtt),
-    ("manager_dict_2proc", manager_dict_2proc),
+    ("manager_dict/rtt", manager_dict_rtt),
+    ("manager_dict/2proc", manager_dict_2proc),
 ]
 
 

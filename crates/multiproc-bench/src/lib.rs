@@ -10,6 +10,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub mod ipc;
+pub mod pool;
+pub mod manager;
 pub mod shm;
 pub mod spawn;
 pub mod sync;
@@ -178,6 +180,8 @@ pub fn workloads() -> Vec<Workload> {
     v.extend(sync::workloads());
     v.extend(shm::workloads());
     v.extend(ipc::workloads());
+    v.extend(pool::workloads());
+    v.extend(manager::workloads());
     v
 }
 

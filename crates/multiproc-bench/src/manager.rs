@@ -1,0 +1,73 @@
+//! manager_dict/rtt and manager_dict/2proc: a managed dict's update round trip, and the updates per
+//! second two processes make together (Python's twin uses `Manager().dict()` the same way).
+
+use std::time::Instant;
+
+use multiproc::{Barrier, DictProxy, Manager, Process};
+
+use crate::sync::{rtt_figure, time_round_trips};
+use crate::{Better, Figure, Opts, Workload, measure};
+
+/// `n` × `d[key] = i`, after both writers meet at `start`; the seconds it took.
+fn updates(d: DictProxy<String, u64>, key: String, n: u64, start: Barrier) -> f64 {
+    // Connect before the clock starts, as Python's proxy does when it is unpickled.
+    d.insert(key.clone(), 0).unwrap();
+    start.wait().unwrap();
+    let t = Instant::now();
+    for i in 0..n {
+        d.insert(key.clone(), i).unwrap();
+    }
+    t.elapsed().as_secs_f64()
+}
+
+fn dict_rtt(opts: &Opts) -> Result<Figure, String> {
+    let n = opts.size(20_000, 1_000);
+    let m = Manager::start().map_err(|e| e.to_string())?;
+    let d = m.dict::<String, u64>().map_err(|e| e.to_string())?;
+    let key = "k".to_string();
+    let mut runs = Vec::new();
+    for rep in 0..opts.warmup + opts.reps.max(1) {
+        let mut i = 0;
+        let r = time_round_trips(n, || {
+            d.insert(key.clone(), i).unwrap();
+            i += 1;
+        });
+        if d.get("k").map_err(|e| e.to_string())? != Some(n - 1) {
+            return Err("the last update is not in the dict".into());
+        }
+        if rep >= opts.warmup {
+            runs.push(r);
+        }
+    }
+    Ok(rtt_figure("manager_dict/rtt", "multiproc", n, runs))
+}
+
+fn dict_2proc(opts: &Opts) -> Result<Figure, String> {
+    let n = opts.size(20_000, 1_000);
+    let m = Manager::start().map_err(|e| e.to_string())?;
+    let d = m.dict::<String, u64>().map_err(|e| e.to_string())?;
+    let samples = measure(opts, || {
+        let start = Barrier::new(2).map_err(|e| e.to_string())?;
+        let mut ps: Vec<_> = (0..2)
+            .map(|k| Process::new(updates, (d.clone(), format!("key{k}"), n, start.clone())))
+            .collect();
+        for p in &mut ps {
+            p.start().map_err(|e| e.to_string())?;
+        }
+        let mut longest: f64 = 0.0;
+        for p in &mut ps {
+            longest = longest.max(p.join().map_err(|e| e.to_string())?);
+        }
+        for k in 0..2 {
+            if d.get(&format!("key{k}")).map_err(|e| e.to_string())? != Some(n - 1) {
+                return Err(format!("key{k} does not hold the last update"));
+            }
+        }
+        Ok(2.0 * n as f64 / longest)
+    })?;
+    Ok(Figure::new("manager_dict/2proc", "multiproc", "updates/s", Better::Higher, 2 * n, samples))
+}
+
+pub(crate) fn workloads() -> Vec<Workload> {
+    vec![("manager_dict/rtt", dict_rtt), ("manager_dict/2proc", dict_2proc)]
+}
