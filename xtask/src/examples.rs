@@ -27,11 +27,22 @@ use regex::Regex;
 
 use crate::run;
 
-/// An example: its package, name and expectations file.
+/// An example: its package, name, source and expectations file.
 pub(crate) struct Example {
-    package: String,
-    name: String,
-    expect: PathBuf,
+    pub(crate) package: String,
+    pub(crate) name: String,
+    pub(crate) source: PathBuf,
+    pub(crate) expect: PathBuf,
+}
+
+/// What one checked run of an example produced.
+pub(crate) struct Outcome {
+    /// The example's name.
+    pub(crate) name: String,
+    /// The command-line arguments it ran with.
+    pub(crate) args: Vec<String>,
+    /// The run's output (the example passed its checks).
+    pub(crate) run: run::Captured,
 }
 
 /// Finds `crates/*/examples/*.rs`.
@@ -52,6 +63,7 @@ pub(crate) fn discover() -> Result<Vec<Example>, String> {
                 out.push(Example {
                     package: d.file_name().to_string_lossy().into_owned(),
                     expect: f.with_extension("expect"),
+                    source: f,
                     name,
                 });
             }
@@ -60,8 +72,9 @@ pub(crate) fn discover() -> Result<Vec<Example>, String> {
     Ok(out)
 }
 
-/// `cargo xtask examples [NAME…]`.
-pub(crate) fn run_all(filter: &[String]) -> Result<(), String> {
+/// `cargo xtask examples [NAME…]`: builds the examples, runs those whose name contains one of
+/// the filters (all of them without filters), checks each run, and returns what they printed.
+pub(crate) fn run_all(filter: &[String]) -> Result<Vec<Outcome>, String> {
     let all = discover()?;
     let chosen: Vec<&Example> = all
         .iter()
@@ -73,9 +86,13 @@ pub(crate) fn run_all(filter: &[String]) -> Result<(), String> {
     )?;
     eprintln!("\n==> run {} examples and check their output", chosen.len());
     let mut failures = Vec::new();
+    let mut outcomes = Vec::new();
     for ex in chosen {
         match check(ex) {
-            Ok(secs) => eprintln!("    ok    {:<28} {secs:>6.2}s", ex.name),
+            Ok((run, args)) => {
+                eprintln!("    ok    {:<28} {:>6.2}s", ex.name, run.elapsed.as_secs_f64());
+                outcomes.push(Outcome { name: ex.name.clone(), args, run });
+            }
             Err(why) => {
                 eprintln!("    FAIL  {}\n{why}", ex.name);
                 failures.push(ex.name.clone());
@@ -83,7 +100,7 @@ pub(crate) fn run_all(filter: &[String]) -> Result<(), String> {
         }
     }
     if failures.is_empty() {
-        Ok(())
+        Ok(outcomes)
     } else {
         Err(format!("examples failed: {}", failures.join(", ")))
     }
@@ -154,8 +171,8 @@ fn parse(path: &Path) -> Result<Spec, String> {
     Ok(spec)
 }
 
-/// Runs one example and checks it; returns how long it took.
-fn check(ex: &Example) -> Result<f64, String> {
+/// Runs one example and checks it; returns what it printed and the arguments it ran with.
+fn check(ex: &Example) -> Result<(run::Captured, Vec<String>), String> {
     if !ex.expect.exists() {
         return Err(format!(
             "      no {} (every example's output must be checked)",
@@ -163,7 +180,7 @@ fn check(ex: &Example) -> Result<f64, String> {
         ));
     }
     let spec = parse(&ex.expect)?;
-    let bin = crate::root().join("target/debug/examples").join(&ex.name);
+    let bin = crate::target_dir().join("debug/examples").join(&ex.name);
     let mut cmd = Command::new(&bin);
     cmd.args(&spec.args);
     let out = run::capture(&mut cmd, spec.timeout)?;
@@ -221,7 +238,7 @@ fn check(ex: &Example) -> Result<f64, String> {
         }
     }
     if problems.is_empty() {
-        return Ok(out.elapsed.as_secs_f64());
+        return Ok((out, spec.args));
     }
     let indent = |s: &str| s.lines().map(|l| format!("      | {l}\n")).collect::<String>();
     Err(format!(

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::{examples, run};
+use crate::{docs, examples, run};
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
@@ -32,14 +32,75 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("the tests left named shared memory in /dev/shm: {leaked:?}"));
     }
     eprintln!("    (no named shared memory left in /dev/shm)");
-    examples::run_all(&[])?;
-    run::step(
-        "API docs, warnings denied",
-        cargo()
-            .args(["doc", "--workspace", "--no-deps", "--all-features"])
-            .env("RUSTDOCFLAGS", "-D warnings"),
-    )?;
+    feature_matrix()?;
+    let outcomes = examples::run_all(&[])?;
+    // The API docs (warnings denied), then the book around them, link-checked.
+    docs::build(&outcomes)?;
     eprintln!("\nxtask test: all checks passed");
+    Ok(())
+}
+
+/// The facade's features, read from its manifest: every key of `[features]` except `default` and
+/// `full` (which the workspace test above already builds).
+fn facade_features() -> Result<Vec<String>, String> {
+    let path = crate::root().join("crates/multiproc/Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut features = Vec::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_table = line == "[features]";
+            continue;
+        }
+        if !in_table || line.starts_with('#') {
+            continue;
+        }
+        if let Some((key, _)) = line.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            let is_key = !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if is_key && key != "default" && key != "full" {
+                features.push(key.to_string());
+            }
+        }
+    }
+    if features.is_empty() {
+        return Err(format!("no features found in {}", path.display()));
+    }
+    Ok(features)
+}
+
+/// "Depend on only the pieces you need", verified: the facade with no default features, and with
+/// each feature alone, builds and passes its smoke test for that feature
+/// (`crates/multiproc/tests/features.rs`, one `#[cfg(feature = "…")]` test per feature).
+fn feature_matrix() -> Result<(), String> {
+    let features = facade_features()?;
+    let smoke = crate::root().join("crates/multiproc/tests/features.rs");
+    let tests = std::fs::read_to_string(&smoke).map_err(|e| format!("{}: {e}", smoke.display()))?;
+    let untested: Vec<&String> =
+        features.iter().filter(|f| !tests.contains(&format!("feature = \"{f}\""))).collect();
+    if !untested.is_empty() {
+        return Err(format!(
+            "facade features without a smoke test in {}: {untested:?}",
+            smoke.display()
+        ));
+    }
+    let mut sets: Vec<Option<&str>> = vec![None];
+    sets.extend(features.iter().map(|f| Some(f.as_str())));
+    for set in sets {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["test", "-p", "multiproc", "--no-default-features"]);
+        if let Some(f) = set {
+            cmd.args(["--features", f]);
+        }
+        cmd.args(["--test", "features"]);
+        let what = match set {
+            None => "the facade with no features".to_string(),
+            Some(f) => format!("the facade with only `{f}`"),
+        };
+        run::step(&what, &mut cmd)?;
+    }
     Ok(())
 }
 

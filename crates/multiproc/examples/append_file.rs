@@ -1,5 +1,6 @@
 //! Seed 003 (多进程同时对一个文件进行写操作): ten processes append to one file; afterwards the file
 //! holds all ten records. Processes share the file system even though they share no memory.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L527-L562
 
 use std::io::{Seek, SeekFrom, Write};
 

@@ -2,6 +2,7 @@
 //!
 //! The Python twin loops forever and is joined forever; this one tells the parent about each tick
 //! through a socket pair, and the parent stops it with `terminate()` after three ticks.
+//! Seed: 000_251826d36db1e8b6.txt#L37-L52
 
 #[path = "common/mod.rs"]
 mod common;

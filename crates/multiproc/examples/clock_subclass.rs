@@ -1,5 +1,6 @@
 //! Seed 000, 示例2: the clock as a subclass of `Process` overriding `run()`: in Rust, a struct that
 //! implements `Run`. Its fields are the state the child gets (`interval`, and where to report ticks).
+//! Seed: 000_251826d36db1e8b6.txt#L55-L80
 
 #[path = "common/mod.rs"]
 mod common;

@@ -1,6 +1,7 @@
 //! Seed 001 §四 (守护进程): a daemon child ends when the parent's main returns, so `Alex is done` is
 //! never printed. (The seed says a daemon "dies with its parent" in general; in Python that is only
 //! true at a *normal* exit. multiproc also kills daemon children when the parent itself is killed.)
+//! Seed: 001_e95deaa7eb15f169.txt#L103-L112
 
 use std::time::Duration;
 

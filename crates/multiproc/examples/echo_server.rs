@@ -2,6 +2,7 @@
 //! echoes in upper case until the client closes. The seed's server loops forever and needs clients
 //! typed by hand; here a client driver in the same program connects three clients, checks every
 //! echo, and the server stops after serving them.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L674-L700, 003_c397d4ee5c18e9b7.txt#L710-L721
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,5 +1,6 @@
 //! Seed 003 (事件): `is_set`, `set`, `clear`, `wait`. In the seed, `wait()` on an unset event blocks
 //! forever (its `set()` is commented out); the twin shows that with a bounded wait first.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L2080-L2095
 
 use std::time::Duration;
 

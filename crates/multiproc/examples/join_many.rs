@@ -1,4 +1,5 @@
 //! Seed 002 (`p_list`): start three processes, then join them all; `结束` comes after every child.
+//! Seed: 002_2f3e4e8f19c04ddd.txt#L34-L46
 
 use multiproc::Process;
 

@@ -1,5 +1,6 @@
 //! Seed 003 (信号量, KTV): a `Semaphore(4)` lets at most four of thirteen users into the KTV at once.
 //! The twin also counts who is inside, in shared memory, and reports the most it ever saw.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L2040-L2059
 
 #[path = "common/mod.rs"]
 mod common;

@@ -1,5 +1,6 @@
 //! Seed 001 §2 / seed 003 (进程之间的数据是隔离的): a global changed in the child is unchanged in the
 //! parent. Each process has its own memory.
+//! Seed: 001_e95deaa7eb15f169.txt#L60-L68, 003_c397d4ee5c18e9b7.txt#L644-L660
 
 use std::sync::atomic::{AtomicI32, Ordering};
 

@@ -1,5 +1,6 @@
 //! Seed 000, 示例3: `info()` prints the process id and the parent's, in the main process and in a
 //! child (Python's `__name__` becomes the module path).
+//! Seed: 000_251826d36db1e8b6.txt#L83-L105
 
 use multiproc::Process;
 

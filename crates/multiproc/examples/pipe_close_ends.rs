@@ -6,6 +6,7 @@
 //! A `Connection` moved into a child's arguments leaves the parent, so the parent passes a
 //! [`try_clone`](multiproc::Connection::try_clone) of `parent_conn` and keeps sending on its own.
 //! The child first shows the wait, bounded at 0.3 s, then closes its copy and gets end of stream.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1860-L1878
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Seed 003 (管道): the child sends a list and then a few messages; the parent closes its copy of
 //! the child's end so that, once the child is done, `recv` reports end of stream
 //! (`RecvError::Disconnected`, Python's `EOFError`) instead of waiting forever.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1860-L1878
 
 use multiproc::ipc::RecvError;
 use multiproc::{Connection, Pipe, Process};

@@ -1,6 +1,7 @@
 //! Seed 003 (管道): the child sends `"Hello 妹妹"` on its end of a duplex `Pipe` and closes it; the
 //! main process receives it on the other end. Then the seed's second snippet: both ends in one
 //! process, `conn1.send('123456')` and `conn2.recv()`.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1833-L1842, 003_c397d4ee5c18e9b7.txt#L1848-L1850
 
 use multiproc::{Connection, Pipe, Process};
 

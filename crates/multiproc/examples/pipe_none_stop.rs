@@ -1,6 +1,7 @@
 //! Seed 003 (管道, 结束信号 None): instead of closing every end, the main process sends ten
 //! messages and then `None`, and the child stops reading when it gets the `None`. A message that
 //! may be the end signal is an `Option`. The child returns how many messages it printed.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1897-L1911
 
 use multiproc::{Connection, Pipe, Process};
 

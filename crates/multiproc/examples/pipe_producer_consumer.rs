@@ -6,6 +6,7 @@
 //!
 //! An end moved into a child's arguments leaves the parent, so the parent keeps `consume` and
 //! gives the child a [`try_clone`](multiproc::Connection::try_clone) of `produce`.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1917-L1953
 
 use multiproc::ipc::{RecvError, SendError};
 use multiproc::{Connection, Pipe, Process};

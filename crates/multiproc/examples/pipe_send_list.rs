@@ -1,6 +1,7 @@
 //! Seed 002 (Pipes): the child sends `[42, None, 'hello']` on its end of a duplex `Pipe` and closes
 //! it; the parent receives it on the other end. Python's list of mixed types is a tuple here, and
 //! its `None` an `Option`.
+//! Seed: 002_2f3e4e8f19c04ddd.txt#L114-L123
 
 use multiproc::{Connection, Pipe, Process};
 

@@ -1,6 +1,7 @@
 //! Seed 001 §五.1 代码2 / seed 003 (加锁): the same five processes take a `Lock` around their two
 //! prints, so each process's "running" line is directly followed by its "done" line: concurrent
 //! became serial, and the output is no longer mixed.
+//! Seed: 001_e95deaa7eb15f169.txt#L129-L140, 003_c397d4ee5c18e9b7.txt#L1033-L1089
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Seed 001 §五.1 代码1 / seed 003 (进程同步): five processes print to one terminal with no lock;
 //! their lines interleave in whatever order the scheduler picks.
+//! Seed: 001_e95deaa7eb15f169.txt#L119-L127, 003_c397d4ee5c18e9b7.txt#L980-L993
 
 #[path = "common/mod.rs"]
 mod common;

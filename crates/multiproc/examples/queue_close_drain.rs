@@ -2,6 +2,7 @@
 //! producers have been joined, the main process closes the queue, and each consumer's
 //! `for item in q.iter()` ends once the queue is drained. Python needs one `None` per consumer
 //! for this; here the count of consumers does not matter.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1664-L1707
 
 use multiproc::{Process, Queue};
 

@@ -1,6 +1,7 @@
 //! Seed 003 (Queue 的方法): `Queue(3)` holds three items; `put_nowait` on a full queue and
 //! `get_nowait` on an empty one. In Rust they are `try_put` (the item comes back inside
 //! `PutError::Full`) and `try_get` (`GetError::Empty`).
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1340-L1405
 
 use multiproc::Queue;
 use multiproc::ipc::{GetError, PutError};

@@ -1,5 +1,6 @@
 //! Seed 002 (进程间通讯, Queues): three processes each put `[n, 'hello']` in one queue, and the
 //! main process takes the three out. Python's two-item list of mixed types is a tuple here.
+//! Seed: 002_2f3e4e8f19c04ddd.txt#L93-L108
 
 use multiproc::{Process, Queue};
 

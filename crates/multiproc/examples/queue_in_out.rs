@@ -2,6 +2,7 @@
 //! and the time into a `Queue(3)`, and ten more each take one line and print it under their own
 //! pid. The queue holds three at a time, so the writers wait for the readers. The seed colours the
 //! message green; the colour is left out here.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1449-L1492
 
 #[path = "common/mod.rs"]
 mod common;

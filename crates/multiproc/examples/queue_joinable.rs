@@ -1,6 +1,7 @@
 //! Seed 003 (JoinableQueue, 生产者消费者): three producers put ten items each and `join` the queue;
 //! two daemon consumers take items and call `task_done`. When every producer's `join` returns, every
 //! item has been eaten, so the main process can end and take the daemon consumers with it.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1739-L1789
 
 #[path = "common/mod.rs"]
 mod common;

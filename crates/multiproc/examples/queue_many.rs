@@ -3,6 +3,7 @@
 //! `None` stops, so the other needs its own. (The seed creates `c2` but never starts it; here both
 //! consumers run.) Each consumer returns how many items it ate. The seed's delays of 1-3 s are
 //! 0-30 ms here.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1664-L1707
 
 #[path = "common/mod.rs"]
 mod common;

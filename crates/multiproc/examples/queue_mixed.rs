@@ -2,6 +2,7 @@
 //! first in, first out. A queue carries one type, so the three kinds of item are an enum. The
 //! seed's commented-out variants are here too, with 0.1 s timeouts instead of 3 s: a blocking put
 //! with a timeout on the full queue, and a get with a timeout on the empty one.
+//! Seed: 001_e95deaa7eb15f169.txt#L180-L191
 
 use std::collections::BTreeMap;
 use std::fmt;

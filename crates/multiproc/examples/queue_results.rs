@@ -4,6 +4,7 @@
 //! (`normal`), by two threads putting into the same kind of queue (`multithread`), and by two
 //! processes (`multicore`). The sum needs 128 bits. The times vary from run to run; the sums do
 //! not. (Rust threads run in parallel, with no GIL, so `multithread` is not the slow one here.)
+//! Seed: 004_46a3ed6e1207d4fe.txt#L71-L75, 004_46a3ed6e1207d4fe.txt#L82-L92, 004_46a3ed6e1207d4fe.txt#L121-L131, 004_46a3ed6e1207d4fe.txt#L146-L156, 004_46a3ed6e1207d4fe.txt#L163-L168, 004_46a3ed6e1207d4fe.txt#L177-L188
 
 use std::error::Error;
 use std::hint::black_box;

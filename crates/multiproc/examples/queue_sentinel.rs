@@ -1,6 +1,7 @@
 //! Seed 003 (生产者消费者, None 结束信号): a producer puts ten buns; once it is joined, the main
 //! process puts one `None` per consumer, and each consumer stops when it takes a `None`. Two
 //! consumers need two sentinels, one each.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1618-L1652
 
 use multiproc::{Process, Queue};
 

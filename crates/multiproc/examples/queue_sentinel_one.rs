@@ -1,6 +1,7 @@
 //! Seed 000, 示例4-1 (哨兵的使用): the main process puts 1, 2, 3, 4 and then the sentinel `None`; the
 //! one consumer stops when it takes the sentinel, so its last line runs and main can join it. A
 //! sentinel in Rust is a queue of `Option<T>`: `Some(item)` for work, `None` to stop.
+//! Seed: 000_251826d36db1e8b6.txt#L160-L192
 
 #[path = "common/mod.rs"]
 mod common;

@@ -2,6 +2,7 @@
 //! itself; the consumer stops when it takes it. The main process prints `主` and returns without
 //! joining, as the seed does: its children are joined at exit, as in Python, so both finish. The
 //! seed's delays of 1-3 s are 0-30 ms here.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1580-L1608
 
 #[path = "common/mod.rs"]
 mod common;

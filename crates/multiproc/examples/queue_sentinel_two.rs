@@ -1,6 +1,7 @@
 //! Seed 000, 示例4-2 (哨兵的改进): two consumers share the queue, so the main process puts two
 //! sentinels after the items, one for each: a consumer that takes a `None` stops, and the other
 //! needs its own. Each consumer returns how many items it pulled; together they pulled all four.
+//! Seed: 000_251826d36db1e8b6.txt#L203-L237
 
 #[path = "common/mod.rs"]
 mod common;

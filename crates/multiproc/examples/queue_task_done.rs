@@ -2,6 +2,7 @@
 //! `JoinableQueue`; a daemon consumer pulls each item and calls `task_done`, and `q.join()` returns
 //! once all four are done. As in the seed, the consumer's last line never runs: nobody closes the
 //! queue, so it waits for more until the daemon is stopped when main returns.
+//! Seed: 000_251826d36db1e8b6.txt#L114-L149
 
 #[path = "common/mod.rs"]
 mod common;

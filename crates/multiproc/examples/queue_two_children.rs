@@ -4,6 +4,7 @@
 //! 9: a queue made inside a child would be a different queue). The seed sleeps 1 s so that `f2`
 //! gets its item first; here main joins `f2` before its own `get`, so that order is certain:
 //! `f2` takes `'小鬼'`, which was in the queue first, and main takes the child's message.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1413-L1437
 
 use multiproc::{Process, Queue};
 

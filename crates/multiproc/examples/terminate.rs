@@ -1,6 +1,7 @@
 //! Seed 001 §4: `terminate()` and `is_alive()`. Right after `terminate()` the child may still be
 //! alive (the signal takes a moment), as the seed warns; after `join` it is not, and its exit code
 //! says SIGTERM (-15).
+//! Seed: 001_e95deaa7eb15f169.txt#L83-L95
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Seed 003 (加锁保证数据安全): the same three buyers, with a `Lock` around reading and writing the
 //! ticket count. Exactly one buys the last ticket; the others are told there is none.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1201-L1247
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Seed 003 (模拟抢票): three buyers read the ticket count from a JSON file, then write it back, with
 //! no lock. The seed makes the race likely with sleeps; this twin makes it certain with a `Barrier`
 //! (everyone has read before anyone writes), so every buyer "gets" the last ticket: wrong.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L1153-L1193
 
 use std::path::{Path, PathBuf};
 

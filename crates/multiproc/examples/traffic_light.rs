@@ -2,6 +2,7 @@
 //! the light is green. The seed's light runs forever; here the program ends when every car has gone
 //! (the light is a daemon, so it stops when main returns). The seed's police cars, commented out
 //! there, wait at most 0.1 s and go anyway.
+//! Seed: 003_c397d4ee5c18e9b7.txt#L2101-L2154
 
 #[path = "common/mod.rs"]
 mod common;

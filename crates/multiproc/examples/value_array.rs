@@ -1,5 +1,6 @@
 //! Seed 004 §5 (共享内存): `Value('i', 0)`, `Value('d', 3.14)` and `Array('i', [1, 2, 3, 4])`. The
 //! typecode letter becomes the Rust type.
+//! Seed: 004_46a3ed6e1207d4fe.txt#L264-L278
 
 use multiproc::{Array, Process, Value};
 

@@ -1,5 +1,6 @@
 //! Seed 004 §6.2 (通过锁机制解决争夺资源问题): the same two processes, each holding the lock for its
 //! five increments. The total is always exactly 20.
+//! Seed: 004_46a3ed6e1207d4fe.txt#L313-L334
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! without a lock. `v.value += num` is a read and then a write; a `Barrier` between them (standing
 //! in for the seed's `sleep`) makes both processes read before either writes, so every round loses
 //! one of the two updates and the total is not 20.
+//! Seed: 004_46a3ed6e1207d4fe.txt#L288-L306
 
 use multiproc::{Barrier, Process, Value};
 
