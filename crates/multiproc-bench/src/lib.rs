@@ -10,8 +10,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub mod ipc;
-pub mod pool;
 pub mod manager;
+pub mod pool;
 pub mod shm;
 pub mod spawn;
 pub mod sync;

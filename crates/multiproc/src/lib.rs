@@ -30,15 +30,14 @@
 //!   [`Listener`], [`Client`] (the `proc-ipc` crate).
 //! - [`manager`]: [`Manager`] and its proxies [`DictProxy`], [`ListProxy`], [`NamespaceProxy`],
 //!   [`ValueProxy`], [`QueueProxy`], [`LockProxy`] (in the `proc-shm` crate, feature `manager`).
-//!
-//! The remaining piece (the pool) is a separate crate that this facade will
-//! re-export behind a feature of its own once it is built.
+//! - [`pool`]: [`Pool`], [`AsyncResult`], [`Callbacks`], [`Imap`] (the `proc-pool` crate).
 //!
 //! # Feature flags
 //! - `full` (default): every piece.
 //! - `sync`: the synchronisation primitives.
 //! - `shm`: shared values, arrays and named shared memory (turns on `sync`).
 //! - `ipc`: pipes, connections and queues (turns on `sync`).
+//! - `pool`: the process pool (turns on `ipc`).
 //! - `manager`: the manager process and its proxies (turns on `shm` and `ipc`).
 //!
 //! # Python → Rust
@@ -69,6 +68,12 @@
 //! | `JoinableQueue()`, `task_done()`, `join()` | `JoinableQueue::new()?`, `q.task_done()?`, `q.join()` |
 //! | `Listener(addr, authkey=k)`, `Client(addr, authkey=k)` | `Listener::bind(addr, Some(k))?`, `Client::connect(addr, Some(k))?` |
 //! | `shared_memory.SharedMemory(create=True, size=n)` | `SharedMemory::create(n)?`, `SharedMemory::attach(name)?` |
+//! | `Pool(4)`, `Pool(initializer=f, initargs=a, maxtasksperchild=k)` | [`Pool::new(4)?`](Pool::new), `Pool::builder().initializer(f, a).maxtasksperchild(k).build()?` |
+//! | `pool.apply(f, (x,))`, `pool.apply_async(f, (x,), callback=cb)` | `pool.apply(f, (x,))?`, `pool.apply_async_with(f, (x,), Callbacks::new().on_success(cb))?` |
+//! | `r.get()`, `r.get(timeout=t)`, `r.ready()`, `r.successful()` | `r.get()?`, `r.get_timeout(t)`, `r.ready()`, `r.successful()?`, or `r.await` |
+//! | `pool.map(f, xs)`, `pool.map(f, xs, chunksize=n)`, `pool.starmap(f, pairs)` | `pool.map(f, xs)?`, `pool.map_chunked(f, xs, n)?`, `pool.starmap(f, pairs)?` |
+//! | `for r in pool.imap(f, xs)`, `imap_unordered` | `for r in pool.imap(f, xs)? { r? }`, `pool.imap_unordered(f, xs)?` |
+//! | `pool.close(); pool.join()`, `pool.terminate()` | `pool.close(); pool.join()?`, `pool.terminate()` (also on drop) |
 //! | `with Manager() as m: d = m.dict(); l = m.list(range(5))` | `let m = Manager::start()?; let d = m.dict::<K, V>()?; let l = m.list()?; l.extend(0..5)?` (the guard shuts it down) |
 //! | `d[k] = v`, `d[k]`, `del d[k]`, `l.append(x)`, `l[i]` | `d.insert(k, v)?`, `d.get(&k)?` (an `Option`), `d.remove(&k)?` (`Err(KeyError::Missing)`), `l.push(x)?`, `l.get(i)?` (`Err(ListError::OutOfRange { .. })`) |
 //! | `with lock: d['count'] -= 1` | `d.update_with("count", \|c: Option<i64>\| c.unwrap_or(0) - 1)?`: atomic in the manager, no lock |
@@ -100,6 +105,13 @@ pub use proc_ipc as ipc;
 
 #[cfg(feature = "ipc")]
 pub use proc_ipc::{Client, Connection, JoinableQueue, Listener, Pipe, Queue, SimpleQueue};
+
+#[cfg(feature = "pool")]
+#[doc(inline)]
+pub use proc_pool as pool;
+
+#[cfg(feature = "pool")]
+pub use proc_pool::{AsyncResult, Callbacks, Imap, Pool, PoolBuilder, PoolError, TaskError};
 
 #[cfg(feature = "manager")]
 #[doc(inline)]

@@ -54,7 +54,7 @@ impl<A: 'static, R: 'static> SharedFn<A, R> {
 
     fn check(offset: isize) -> u64 {
         let mut h = std::hash::DefaultHasher::new();
-        crate::current_process().authkey().as_bytes().hash(&mut h);
+        crate::runtime::authkey().as_bytes().hash(&mut h);
         offset.hash(&mut h);
         crate::entry::layout().hash(&mut h);
         std::any::type_name::<fn(A) -> R>().hash(&mut h);

@@ -149,6 +149,12 @@ pub fn current_process() -> CurrentProcess {
     }
 }
 
+/// This process's authentication key, without the rest of [`current_process`] (no system call,
+/// no copies of the name and identity): for checks made per message.
+pub(crate) fn authkey() -> AuthKey {
+    lock(&ME).authkey.get_or_insert_with(AuthKey::random).clone()
+}
+
 /// Renames the calling process (Python's `current_process().name = …`).
 pub fn set_current_process_name(name: impl Into<String>) {
     lock(&ME).name = name.into();

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use proc_core::{
     ExitStatus, JoinError, Pid, Process, Shared, SharedFn, StartMethod, Target, Waitable,
 };
-use proc_ipc::{Connection, Pipe, SendError};
+use proc_ipc::{Connection, Pipe, Queue, SendError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -238,7 +238,12 @@ impl Worker {
         } else {
             ((PIPELINE_TIME / self.cost).ceil() as usize).clamp(1, MAX_DEPTH)
         };
-        let mut room = depth.saturating_sub(self.in_flight.len());
+        // Top up only once half the queue drained, so tasks go out in batches rather than one
+        // per reply.
+        if self.in_flight.len() > depth / 2 {
+            return 0;
+        }
+        let mut room = depth - self.in_flight.len();
         if let Some(max) = maxtasks {
             room = room.min(max.saturating_sub(self.sent) as usize);
         }
@@ -266,6 +271,8 @@ struct WriterSlot {
 
 struct Inner {
     config: Config,
+    /// Where workers put their replies (see `task::worker_main`).
+    results: Queue<Reply>,
     state: Mutex<State>,
     /// The feeder waits on this.
     feed_cond: Condvar,
@@ -372,11 +379,12 @@ impl Pool {
         wake.set_nonblocking(true).map_err(|e| PoolError::Start(e.into()))?;
         wake_rx.set_nonblocking(true).map_err(|e| PoolError::Start(e.into()))?;
 
+        let results = Queue::new().map_err(|e| PoolError::Start(e.into()))?;
         let mut workers = Vec::with_capacity(processes);
         let mut writers = Vec::with_capacity(processes);
         let mut readers = Vec::with_capacity(processes);
-        for _ in 0..processes {
-            let started = match start_worker(&config) {
+        for slot in 0..processes {
+            let started = match start_worker(&config, &results, slot) {
                 Ok(s) => s,
                 Err(e) => {
                     for w in &workers {
@@ -399,6 +407,7 @@ impl Pool {
         let (cb_tx, cb_rx) = mpsc::channel::<CallbackJob>();
         let inner = Arc::new(Inner {
             config,
+            results,
             state: Mutex::new(State {
                 workers,
                 pending: VecDeque::new(),
@@ -935,7 +944,11 @@ struct Started {
     current: Shared<AtomicU64>,
 }
 
-fn start_worker(config: &Config) -> Result<Started, PoolError> {
+fn start_worker(
+    config: &Config,
+    results: &Queue<Reply>,
+    slot: usize,
+) -> Result<Started, PoolError> {
     let io = |e: std::io::Error| PoolError::Start(e.into());
     let (mut writer, mut task_end) = Pipe::duplex::<Batch, ()>().map_err(io)?;
     let (mut reader, mut reply_end) = Pipe::duplex::<(), Reply>().map_err(io)?;
@@ -972,7 +985,10 @@ fn start_worker(config: &Config) -> Result<Started, PoolError> {
         .name(format!("{kind}PoolWorker-{n}"))
         .daemon(!config.allow_children)
         .start_method(config.start_method)
-        .target(task::worker_main, (task_end, reply_end, current.clone(), init));
+        .target(
+            task::worker_main,
+            (task_end, reply_end, results.clone(), current.clone(), slot as u32, init),
+        );
     process.start()?;
     Ok(Started { process, writer, reader, current })
 }
@@ -1181,35 +1197,44 @@ fn reader_loop(
             }
             let wake_fd = wake_rx.as_fd();
             objs.push(&wake_fd);
+            objs.push(&inner.results);
             let wait_for = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             proc_core::wait(&objs, wait_for).unwrap_or_default()
         };
 
-        let mut replies: Vec<(usize, Reply)> = Vec::new();
+        let mut replies: Vec<Reply> = Vec::new();
         let mut ended: Vec<usize> = Vec::new();
         for k in ready {
             let Some(&i) = index.get(k) else {
-                let mut sink = [0u8; 64];
-                while matches!(wake_rx.read(&mut sink), Ok(n) if n > 0) {}
+                if k == index.len() {
+                    let mut sink = [0u8; 64];
+                    while matches!(wake_rx.read(&mut sink), Ok(n) if n > 0) {}
+                }
                 continue;
             };
             let conn = readers[i].as_mut().expect("listed above");
             loop {
                 match conn.recv() {
-                    Ok(r) => replies.push((i, r)),
+                    Ok(r) => replies.push(r),
                     Err(_) => {
                         // End of stream (or garbage, which only a dying worker writes).
                         ended.push(i);
                         break;
                     }
                 }
-                if !matches!(conn.poll(Duration::ZERO), Ok(true)) {
+                // Go on while whole replies are buffered already; the next wait polls the rest.
+                if !conn.arm() {
                     break;
                 }
             }
         }
         for &i in &ended {
             readers[i] = None;
+        }
+        // After the connections: a worker whose end of stream was seen put its last replies
+        // before it, so they are all here now.
+        while let Ok(r) = inner.results.try_get() {
+            replies.push(r);
         }
 
         let mut sinks: Vec<(Sink, Result<Payload, TaskError>)> = Vec::new();
@@ -1219,21 +1244,19 @@ fn reader_loop(
             let mut st = inner.lock();
             let st = &mut *st;
             let now = Instant::now();
-            for (i, reply) in replies {
-                let w = &mut st.workers[i];
+            for reply in replies {
                 if reply.id == INIT_ID {
                     if let Err(m) = reply.outcome {
                         broken_now = Some(m);
                     }
                     continue;
                 }
-                let Some(front) = w.in_flight.front() else { continue };
-                if front.task.id != reply.id {
-                    // Not possible from our worker; treat the worker as broken.
-                    kill_quietly(w);
+                let Some(w) = st.workers.get_mut(reply.slot as usize) else { continue };
+                // Replies come in order, but those with handles take the other path.
+                let Some(k) = w.in_flight.iter().position(|t| t.task.id == reply.id) else {
                     continue;
-                }
-                let t = w.in_flight.pop_front().expect("checked above");
+                };
+                let t = w.in_flight.remove(k).expect("found above");
                 let took = now.saturating_duration_since(t.sent_at.max(w.last_reply)).as_secs_f64();
                 w.cost = if w.cost <= 0.0 { took } else { 0.8 * w.cost + 0.2 * took };
                 w.last_reply = now;
@@ -1336,7 +1359,7 @@ fn reader_loop(
             s(Err(e));
         }
         for i in replace {
-            match start_worker(&inner.config) {
+            match start_worker(&inner.config, &inner.results, i) {
                 Ok(s) => {
                     let generation = {
                         let st = inner.lock();

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proc_core::{Handle, Shared, SharedFn, codec};
-use proc_ipc::Connection;
+use proc_ipc::{Connection, Queue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -129,18 +129,22 @@ impl<'de> Deserialize<'de> for Batch {
 /// could not run.
 #[derive(Debug)]
 pub(crate) struct Reply {
+    /// The pool's slot of the worker that ran the task.
+    pub(crate) slot: u32,
     pub(crate) id: u64,
     pub(crate) outcome: Result<Payload, String>,
 }
 
 #[derive(Serialize)]
 struct ReplyOut<'a> {
+    slot: u32,
     id: u64,
     outcome: Result<(&'a serde_bytes::Bytes, Vec<Handle<std::os::fd::BorrowedFd<'a>>>), &'a str>,
 }
 
 #[derive(Deserialize)]
 struct ReplyIn {
+    slot: u32,
     id: u64,
     outcome: Result<(serde_bytes::ByteBuf, Vec<Handle<OwnedFd>>), String>,
 }
@@ -154,7 +158,7 @@ impl Serialize for Reply {
             )),
             Err(e) => Err(e.as_str()),
         };
-        ReplyOut { id: self.id, outcome }.serialize(s)
+        ReplyOut { slot: self.slot, id: self.id, outcome }.serialize(s)
     }
 }
 
@@ -162,6 +166,7 @@ impl<'de> Deserialize<'de> for Reply {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let r = ReplyIn::deserialize(d)?;
         Ok(Reply {
+            slot: r.slot,
             id: r.id,
             outcome: r.outcome.map(|(b, fds)| Payload {
                 bytes: b.into_vec(),
@@ -252,27 +257,36 @@ where
 
 /// A worker: runs the initializer, then every task it is sent, in order, until the pool closes its
 /// task connection. `current` holds `id + 1` of the task being run (0 between tasks).
+///
+/// Replies go into `results`, a queue in shared memory that all workers share: no system call per
+/// reply while the pool's reader is awake, and a reply put before the worker dies is never lost or
+/// torn (the queue's guarantee), which is what lets the pool fail only the task that was running.
+/// Replies that carry handles go over `replies`, the worker's own connection; its end of stream is
+/// also how the pool learns that the worker is gone.
 pub(crate) fn worker_main(
     mut tasks: Connection<(), Batch>,
     mut replies: Connection<Reply, ()>,
+    results: Queue<Reply>,
     current: Shared<AtomicU64>,
+    slot: u32,
     init: Option<TaskMsg>,
 ) {
     quiet_task_panics();
     if let Some(Err(message)) = init.map(|init| init.run.call(init.payload)) {
         // The pool marks itself broken instead of starting replacements for ever.
-        let _ = replies.send(&Reply { id: INIT_ID, outcome: Err(message) });
+        let _ = replies.send(&Reply { slot, id: INIT_ID, outcome: Err(message) });
         return;
     }
-    // Handles to other workers' connections are not held here; end of stream means the pool
-    // closed this worker's task connection (close, maxtasksperchild) or is gone.
+    // End of stream means the pool closed this worker's task connection (close,
+    // maxtasksperchild) or is gone.
     while let Ok(Batch(batch)) = tasks.recv() {
         for task in batch {
             let task = Arc::try_unwrap(task)
                 .unwrap_or_else(|_| unreachable!("a received task has one owner"));
             current.store(task.id.wrapping_add(1), Ordering::SeqCst);
-            let outcome = task.run.call(task.payload);
-            if replies.send(&Reply { id: task.id, outcome }).is_err() {
+            let reply = Reply { slot, id: task.id, outcome: task.run.call(task.payload) };
+            let has_handles = reply.outcome.as_ref().is_ok_and(|p| !p.fds.is_empty());
+            if (has_handles || results.put_ref(&reply).is_err()) && replies.send(&reply).is_err() {
                 return; // the pool is gone
             }
         }

@@ -329,3 +329,39 @@ fn every_start_method_runs_tasks() {
         });
     }
 }
+
+fn make_file(text: String) -> Handle<std::fs::File> {
+    let path = std::env::temp_dir().join(format!("proc-pool-result-{}-{text}", std::process::id()));
+    let mut f = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f.rewind().unwrap();
+    Handle::new(f)
+}
+
+#[test]
+fn handles_travel_in_results_in_order_with_other_replies() {
+    bounded(|| {
+        let pool = Pool::new(2).unwrap();
+        // Replies with handles take the worker's connection, the rest the shared queue; both
+        // arrive, in any mix.
+        for _ in 0..3 {
+            let files = pool.map_chunked(make_file, (0..20).map(|i| format!("f{i}")), 3).unwrap();
+            for (i, f) in files.into_iter().enumerate() {
+                let mut s = String::new();
+                f.into_inner().read_to_string(&mut s).unwrap();
+                assert_eq!(s, format!("f{i}"));
+            }
+            assert_eq!(
+                pool.map(square, 0..50).unwrap(),
+                (0..50).map(|x| x * x).collect::<Vec<_>>()
+            );
+        }
+    });
+}
