@@ -290,8 +290,8 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// # use proc_shm::manager::Manager;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let manager = Manager::start()?;
-    /// let q = manager.queue::<&'static str>()?;
-    /// q.put("a")?;
+    /// let q = manager.queue::<String>()?;
+    /// q.put("a".into())?;
     /// assert_eq!(q.len()?, 1);
     /// # Ok(()) }
     /// ```
