@@ -7,7 +7,8 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use multiproc::{
-    Connection, Handle, Lock, Pipe, Process, Queue, StartMethod, Value, current_process,
+    Callbacks, Connection, Handle, Lock, Pipe, Pool, Process, Queue, StartMethod, TaskError, Value,
+    current_process,
 };
 
 /// Any `fn` can run in a child: arguments go in, the return value comes back from `join`.
@@ -48,6 +49,12 @@ fn word_lengths(words: Queue<String>, mut out: Connection<(String, usize)>) {
         let n = w.chars().count();
         out.send(&(w, n)).unwrap();
     }
+}
+
+/// A pool task; one input makes it panic, which fails that task only.
+fn cube_or_panic(x: i64) -> i64 {
+    assert!(x != 13, "13 is unlucky");
+    x * x * x
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -125,6 +132,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     p.join()?;
     println!("   queue closed and drained: {} left", words.len());
+
+    println!("\n8. a pool of worker processes");
+    let pool = Pool::new(2)?;
+    println!("   map: {:?}", pool.map(cube_or_panic, 1..=6)?);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = pool.apply_async_with(
+        cube_or_panic,
+        (13,),
+        Callbacks::new().on_error(move |e: &TaskError| tx.send(e.is_panic()).unwrap()),
+    )?;
+    match r.get() {
+        Err(e) => println!("   apply_async(13): {e}"),
+        Ok(v) => println!("   unexpected {v}"),
+    }
+    println!("   error callback ran in the parent: {}", rx.recv()?);
+    let r = pool.imap_unordered(cube_or_panic, 10..=14)?;
+    let ok = r.filter(Result::is_ok).count();
+    println!(
+        "   imap_unordered over 10..=14: {ok} of 5 succeeded; the workers are still {}",
+        pool.worker_pids().len()
+    );
+    pool.close();
+    pool.join()?;
 
     println!("\ndone in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
     Ok(())
