@@ -216,3 +216,32 @@ fn killing_every_worker_repeatedly_never_hangs_the_pool() {
         }
     });
 }
+
+/// Starts a pool, reports its workers' pids, and waits to be killed.
+fn pool_owner(pids: proc_ipc::Connection<Vec<i32>>) {
+    let mut pids = pids;
+    let pool = Pool::new(2).unwrap();
+    assert_eq!(pool.map(square, 0..10).unwrap().len(), 10);
+    pids.send(&pool.worker_pids().iter().map(|p| p.as_raw()).collect()).unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+#[test]
+fn no_worker_outlives_a_pool_owner_that_is_sigkilled() {
+    bounded(|| {
+        let (mut ours, theirs) = proc_ipc::Pipe::new::<Vec<i32>>().unwrap();
+        let mut owner = proc_core::Process::new(pool_owner, (theirs,));
+        owner.start().unwrap();
+        let workers = ours.recv_timeout(crate::support::WATCHDOG).unwrap();
+        assert_eq!(workers.len(), 2);
+        // Watch the workers before the owner dies, so a reused pid cannot fool the check.
+        let watches: Vec<_> = workers.iter().map(|&p| crate::support::pidfd(p)).collect();
+        owner.kill().unwrap();
+        let _ = owner.join_timeout(crate::support::WATCHDOG);
+        for (fd, pid) in watches.iter().zip(&workers) {
+            assert!(crate::support::wait_exit(fd), "worker {pid} outlived its pool's owner");
+        }
+    });
+}

@@ -83,3 +83,19 @@ pub(crate) fn sigkill(pid: i32) {
     let r = unsafe { libc::kill(pid, libc::SIGKILL) };
     assert_eq!(r, 0, "kill({pid}) failed");
 }
+
+/// A pidfd for any process (not only a child), to wait for its end.
+pub(crate) fn pidfd(pid: i32) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(fd >= 0, "pidfd_open({pid}): {}", std::io::Error::last_os_error());
+    // SAFETY: the descriptor was just created and is owned by nothing else.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+}
+
+/// Waits (within the watchdog) for the process behind a pidfd to end.
+pub(crate) fn wait_exit(fd: &std::os::fd::OwnedFd) -> bool {
+    use std::os::fd::AsFd;
+    proc_core::wait(&[&fd.as_fd()], Some(WATCHDOG)).map(|r| !r.is_empty()).unwrap_or(false)
+}
