@@ -120,7 +120,16 @@ pub(crate) fn hook_available() -> bool {
 /// Stops a child in which neither the entry hook nor `init` ran, before it can do anything that a
 /// child must not (start children of its own). Tells the parent why.
 pub(crate) fn refuse_if_unhooked_child() {
-    let Some((fd, _, _)) = parse_env() else { return };
+    // Looked up once: the variable is set only by whoever starts this process, and a process that
+    // has it here stops below.
+    static NOT_A_CHILD: AtomicBool = AtomicBool::new(false);
+    if NOT_A_CHILD.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some((fd, _, _)) = parse_env() else {
+        NOT_A_CHILD.store(true, Ordering::Relaxed);
+        return;
+    };
     eprintln!(
         "multiproc: this process was started as a child (pid {}), but its entry hook did not run, so \
          it is running the program's main function; stopping. Call multiproc's init() first thing in \

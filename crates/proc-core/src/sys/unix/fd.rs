@@ -19,13 +19,12 @@ pub(crate) fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
         .map_err(errno)
 }
 
-/// Sets or clears `O_NONBLOCK`.
+/// Sets or clears `O_NONBLOCK`, in one system call (`FIONBIO`).
 pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL).map_err(errno)?);
-    let new = if on { flags | OFlag::O_NONBLOCK } else { flags & !OFlag::O_NONBLOCK };
-    if new != flags {
-        fcntl(fd, FcntlArg::F_SETFL(new)).map_err(errno)?;
+    let mut v: libc::c_int = on.into();
+    // SAFETY: FIONBIO reads one int from the live local `v`; `fd` is borrowed for the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONBIO, &mut v) } == -1 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
