@@ -7,6 +7,12 @@
 //! child's pid and pidfd, and later with its exit status, which only the server (its parent) can
 //! reap. The server dies with the process that started it (parent-death signal) and exits when that
 //! process closes the control socket; daemon children die with the server.
+//!
+//! The server keeps one child forked ahead of time (the spare), waiting on a socket of its own with
+//! no other fd open. A request hands the spare its bootstrap socket and is answered at once; the
+//! next spare is forked after the answer, while the client and the new child get on with the job.
+//! So a start does not wait for a `fork`. A spare that is gone when needed (killed) is reaped and
+//! replaced by a child forked on the spot.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd, RawFd};
@@ -157,6 +163,7 @@ pub(crate) fn serve(fd: RawFd, parent: &str) -> ! {
     }
     let me = sys::getpid();
     let mut children: Vec<(OwnedFd, OwnedFd)> = Vec::new();
+    let mut spare = fork_spare(me);
     loop {
         let mut set = vec![(ctl.as_fd(), sys::Interest::Readable)];
         set.extend(children.iter().map(|(pidfd, _)| (pidfd.as_fd(), sys::Interest::Readable)));
@@ -175,8 +182,11 @@ pub(crate) fn serve(fd: RawFd, parent: &str) -> ! {
         if ready[0] {
             match frame::recv(ctl.as_fd(), None) {
                 Ok(req) => {
-                    if let Some(child) = fork_child(req, me) {
+                    if let Some(child) = start_child(req, me, &mut spare) {
                         children.push(child);
+                    }
+                    if spare.is_none() {
+                        spare = fork_spare(me);
                     }
                 }
                 // The client closed the connection (it exited) or broke the protocol: stop.
@@ -186,35 +196,115 @@ pub(crate) fn serve(fd: RawFd, parent: &str) -> ! {
     }
 }
 
-/// Forks one child for a request; returns its pidfd and status socket.
-fn fork_child(req: frame::Frame, me: i32) -> Option<(OwnedFd, OwnedFd)> {
+/// A child forked ahead of a request, waiting for its bootstrap socket.
+struct Spare {
+    pid: i32,
+    pidfd: OwnedFd,
+    /// Where its bootstrap socket (and whether it is a daemon) is handed over.
+    handoff: OwnedFd,
+}
+
+/// Forks the next spare. It closes every fd but its end of the hand-off socket, so it holds
+/// nothing of the server's (the control socket's end of stream must reach the server when the
+/// client goes), and waits.
+fn fork_spare(me: i32) -> Option<Spare> {
+    let (ours, theirs) = sys::stream_pair().ok()?;
+    // SAFETY: the server is single-threaded (it never ran `main`, and starts no threads), so the
+    // child gets a consistent copy of everything.
+    match unsafe { sys::fork() } {
+        Err(_) => None,
+        Ok(sys::Forked::Child) => {
+            if sys::move_fd_to(theirs, sys::BOOTSTRAP_FD).is_err()
+                || sys::close_fds_from(sys::BOOTSTRAP_FD + 1).is_err()
+            {
+                entry::finish(entry::EXIT_BOOTSTRAP_FAILED, entry::Exit::Immediate)
+            }
+            // SAFETY: fd 3 is the hand-off socket just placed there, owned by nothing else.
+            let handoff = unsafe { sys::adopt(sys::BOOTSTRAP_FD) };
+            let Ok(job) = frame::recv(handoff.as_fd(), None) else {
+                // The server went away without a request for us.
+                entry::finish(0, entry::Exit::Immediate)
+            };
+            std::mem::forget(handoff);
+            let daemon = job.payload.first() == Some(&1);
+            let Some(bootstrap) = job.fds.into_iter().next() else {
+                entry::finish(entry::EXIT_BOOTSTRAP_FAILED, entry::Exit::Immediate)
+            };
+            become_requested_child(bootstrap, daemon, me)
+        }
+        Ok(sys::Forked::Parent(pid)) => {
+            let pidfd = sys::pidfd_open(pid).ok()?;
+            Some(Spare { pid, pidfd, handoff: ours })
+        }
+    }
+}
+
+/// In a child of the server: keeps only the bootstrap socket, on fd 3, as a spawned child has it,
+/// and runs as one.
+fn become_requested_child(bootstrap: OwnedFd, daemon: bool, server: i32) -> ! {
+    if sys::move_fd_to(bootstrap, sys::BOOTSTRAP_FD).is_err()
+        || sys::close_fds_from(sys::BOOTSTRAP_FD + 1).is_err()
+    {
+        entry::finish(entry::EXIT_BOOTSTRAP_FAILED, entry::Exit::Immediate)
+    }
+    if daemon {
+        sys::die_with_parent(server);
+    }
+    entry::run_spawned_child(sys::BOOTSTRAP_FD)
+}
+
+/// Starts one child for a request, from the spare if there is one (else by forking now); returns
+/// its pidfd and status socket.
+fn start_child(
+    req: frame::Frame,
+    me: i32,
+    spare: &mut Option<Spare>,
+) -> Option<(OwnedFd, OwnedFd)> {
     if req.kind != Kind::ForkRequest || req.fds.len() != 2 {
         return None;
     }
     let daemon = req.payload.first() == Some(&1);
     let mut fds = req.fds.into_iter();
     let (bootstrap, status) = (fds.next()?, fds.next()?);
+    if let Some(sp) = spare.take() {
+        let handed = frame::send(
+            sp.handoff.as_fd(),
+            Kind::ForkRequest,
+            &[&[daemon as u8]],
+            &[bootstrap.as_fd()],
+        );
+        if handed.is_ok() {
+            drop(bootstrap);
+            return report_forked(sp.pid, sp.pidfd, status);
+        }
+        // The spare is gone (killed): reap it and fork this child now.
+        let _ = sys::waitid_pidfd(sp.pidfd.as_fd(), false);
+    }
+    fork_child(bootstrap, status, daemon, me)
+}
+
+/// Tells the client the child's pid, with its pidfd; returns what the server watches.
+fn report_forked(pid: i32, pidfd: OwnedFd, status: OwnedFd) -> Option<(OwnedFd, OwnedFd)> {
+    frame::send(status.as_fd(), Kind::Forked, &[&pid.to_le_bytes()], &[pidfd.as_fd()]).ok()?;
+    Some((pidfd, status))
+}
+
+/// Forks one child for a request; returns its pidfd and status socket.
+fn fork_child(
+    bootstrap: OwnedFd,
+    status: OwnedFd,
+    daemon: bool,
+    me: i32,
+) -> Option<(OwnedFd, OwnedFd)> {
     // SAFETY: the server is single-threaded (it never ran `main`, and starts no threads), so the
     // child gets a consistent copy of everything.
     match unsafe { sys::fork() } {
         Err(_) => None,
-        Ok(sys::Forked::Child) => {
-            // Keep only the bootstrap socket, on fd 3, as a spawned child has it.
-            if sys::move_fd_to(bootstrap, sys::BOOTSTRAP_FD).is_err()
-                || sys::close_fds_from(sys::BOOTSTRAP_FD + 1).is_err()
-            {
-                entry::finish(entry::EXIT_BOOTSTRAP_FAILED, entry::Exit::Immediate)
-            }
-            if daemon {
-                sys::die_with_parent(me);
-            }
-            entry::run_spawned_child(sys::BOOTSTRAP_FD)
-        }
+        Ok(sys::Forked::Child) => become_requested_child(bootstrap, daemon, me),
         Ok(sys::Forked::Parent(pid)) => {
+            drop(bootstrap);
             let pidfd = sys::pidfd_open(pid).ok()?;
-            frame::send(status.as_fd(), Kind::Forked, &[&pid.to_le_bytes()], &[pidfd.as_fd()])
-                .ok()?;
-            Some((pidfd, status))
+            report_forked(pid, pidfd, status)
         }
     }
 }
