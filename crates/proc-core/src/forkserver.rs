@@ -30,6 +30,9 @@ use crate::status::{ExitStatus, Pid};
 use crate::sys;
 use crate::target::{self, Entry};
 
+/// The dynamic loader's variable for binding every symbol at start-up.
+const BIND_NOW: &str = "LD_BIND_NOW";
+
 /// How long a client waits for the server to report a fork before giving up on it.
 const FORK_REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -148,16 +151,34 @@ fn request(daemon: bool, bootstrap: &OwnedFd, status: &OwnedFd) -> io::Result<i3
 fn start_server() -> io::Result<Client> {
     let (ours, theirs) = sys::stream_pair()?;
     let me = sys::getpid();
-    let pid = launch::spawn_self(theirs, Mode::ForkServer, me.to_string(), true)?;
+    // The server binds every dynamic symbol at start-up (LD_BIND_NOW), so that its children,
+    // which share its memory, do not each look up and patch in the library functions they call
+    // first (a symbol search and a copied page per function). It takes the variable out of its
+    // environment again, so children see the client's environment; one set by the user stays.
+    let (extra, env) = if std::env::var_os(BIND_NOW).is_some() {
+        (me.to_string(), Vec::new())
+    } else {
+        (format!("{me}:{BIND_NOW}"), vec![(BIND_NOW, "1".to_string())])
+    };
+    let pid = launch::spawn_self(theirs, Mode::ForkServer, extra, &env, true)?;
     let pidfd = sys::pidfd_open(pid)?;
     Ok(Client { owner: me, ctl: ours, pid, pidfd })
 }
 
 /// The server's loop, in the process the entry hook started in forkserver mode. Never returns.
-pub(crate) fn serve(fd: RawFd, parent: &str) -> ! {
+pub(crate) fn serve(fd: RawFd, extra: &str) -> ! {
     // SAFETY: the client placed the control socket on this fd for us; nothing else owns it.
     let ctl = unsafe { sys::adopt(fd) };
     sys::ignore_sigpipe();
+    let (parent, bind_now) = match extra.split_once(':') {
+        Some((parent, flag)) => (parent, flag == BIND_NOW),
+        None => (extra, false),
+    };
+    if bind_now {
+        // SAFETY: the server never ran `main` and starts no threads: nobody else reads the
+        // environment.
+        unsafe { std::env::remove_var(BIND_NOW) };
+    }
     if let Ok(parent) = parent.parse() {
         sys::die_with_parent(parent);
     }

@@ -46,7 +46,7 @@ fn spawn(
     mode: Mode,
 ) -> Result<ChildState, StartError> {
     let (ours, theirs) = sys::stream_pair()?;
-    let pid = spawn_self(theirs, mode, String::new(), meta.daemon)?;
+    let pid = spawn_self(theirs, mode, String::new(), &[], meta.daemon)?;
     let pidfd = sys::pidfd_open(pid)?;
     let header = JobHeader {
         fingerprint: entry::fingerprint()?,
@@ -60,16 +60,19 @@ fn spawn(
     Ok(ChildState::new(Pid::from_raw(pid), meta.name, meta.daemon, pidfd, Reaper::Direct, ours))
 }
 
-/// Starts a fresh copy of this binary in `mode` with `bootstrap` as its fd 3. A process that must die
-/// with us is started from a thread that lives as long as the process (see `runtime::Spawner`).
+/// Starts a fresh copy of this binary in `mode` with `bootstrap` as its fd 3, and `more_env` added
+/// to its environment. A process that must die with us is started from a thread that lives as long
+/// as the process (see `runtime::Spawner`).
 pub(crate) fn spawn_self(
     bootstrap: OwnedFd,
     mode: Mode,
     extra: String,
+    more_env: &[(&'static str, String)],
     die_with_us: bool,
 ) -> io::Result<i32> {
+    let mut env = vec![(entry::ENV, entry::env_value(mode, &extra))];
+    env.extend(more_env.iter().cloned());
     let run = move || {
-        let env = [(entry::ENV, entry::env_value(mode, &extra))];
         sys::spawn_self(&sys::SpawnRequest { extra_env: &env, bootstrap: bootstrap.as_fd() })
     };
     if runtime::needs_spawner(die_with_us) { runtime::on_spawner_thread(run) } else { run() }
