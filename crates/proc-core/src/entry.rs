@@ -233,12 +233,13 @@ pub(crate) fn run_forked_child(
     meta: &ChildMeta,
     sock: OwnedFd,
     os_parent: i32,
+    parent_pidfd: Option<OwnedFd>,
 ) -> ! {
     let _ = sys::stdin_from_dev_null();
     if meta.daemon {
         sys::die_with_parent(os_parent);
     }
-    let parent_pidfd = sys::pidfd_open(os_parent).ok();
+    let parent_pidfd = parent_pidfd.or_else(|| sys::pidfd_open(os_parent).ok());
     runtime::become_child(meta, parent_pidfd, Some(sock.as_raw_fd()));
     let code = run_job(sock.as_fd(), |reply| job.run_here(reply));
     std::mem::forget(sock);

@@ -2,7 +2,8 @@
 //! what the parent needs to watch it.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::child::{ChildState, Reaper};
 use crate::codec::Encoded;
@@ -123,6 +124,28 @@ fn libc_sigkill() -> i32 {
     crate::Signal::SIGKILL.as_raw()
 }
 
+/// This process's pidfd of itself (close-on-exec), opened on the first fork and kept: `pid << 32 |
+/// fd`, or [`NO_PIDFD`].
+static SELF_PIDFD: AtomicU64 = AtomicU64::new(NO_PIDFD);
+const NO_PIDFD: u64 = u64::MAX;
+
+/// The fd of this process's pidfd of itself, for fork children to inherit as their parent's pidfd.
+/// `None` if it cannot be opened (the child then opens one itself).
+fn self_pidfd(me: i32) -> Option<RawFd> {
+    let cached = SELF_PIDFD.load(Ordering::Acquire);
+    if cached != NO_PIDFD && (cached >> 32) as i32 == me {
+        return Some(cached as u32 as RawFd);
+    }
+    let fd = sys::pidfd_open(me).ok()?;
+    let packed = (u64::from(me as u32) << 32) | u64::from(fd.as_raw_fd() as u32);
+    match SELF_PIDFD.compare_exchange(cached, packed, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Some(fd.into_raw_fd()),
+        // Another thread opened one first: use it, close ours.
+        Err(now) if now != NO_PIDFD && (now >> 32) as i32 == me => Some(now as u32 as RawFd),
+        Err(_) => None,
+    }
+}
+
 /// Fork: the child runs the job in a copy of this process.
 fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
     let (ours, theirs) = sys::stream_pair()?;
@@ -130,6 +153,7 @@ fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
     let name = meta.name.clone();
     let parent = sys::getpid();
     let ours_raw = ours.as_raw_fd();
+    let own_pidfd = self_pidfd(parent);
     let run = move || -> io::Result<i32> {
         let alone = sys::single_threaded();
         let locks = runtime::fork_locks();
@@ -152,7 +176,15 @@ fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
                 drop(regions);
                 // SAFETY: our copy of the parent's end of the socket; the parent keeps its own.
                 drop(unsafe { sys::adopt(ours_raw) });
-                entry::run_forked_child(job, &meta, theirs, parent)
+                // The child's copy of our own pidfd is its pidfd of its parent: no `pidfd_open` in
+                // the child. It is the child's now, not a pidfd of itself.
+                SELF_PIDFD.store(NO_PIDFD, Ordering::Relaxed);
+                let parent_pidfd = own_pidfd.map(|fd| {
+                    // SAFETY: the fork copied our open pidfd into the child, where nothing else
+                    // owns it (the cache that held it was just emptied).
+                    unsafe { sys::adopt(fd) }
+                });
+                entry::run_forked_child(job, &meta, theirs, parent, parent_pidfd)
             }
         }
     };
