@@ -106,7 +106,7 @@ fn dispatch(from_init: bool) {
     unsafe { std::env::remove_var(ENV) };
     sys::name_after_program();
     match mode {
-        Mode::Child | Mode::InitOnly => run_spawned_child(fd),
+        Mode::Child | Mode::InitOnly => run_spawned_child(fd, None),
         Mode::ForkServer => crate::forkserver::serve(fd, &extra),
     }
 }
@@ -184,8 +184,10 @@ fn split_job(payload: &[u8]) -> Option<(JobHeader, &[u8])> {
     Some((postcard::from_bytes(header).ok()?, args))
 }
 
-/// A spawned child: read the job from `fd`, check the binary, run, reply, exit.
-pub(crate) fn run_spawned_child(fd: RawFd) -> ! {
+/// A spawned child: read the job from `fd`, check the binary, run, reply, exit. `inherited` is a
+/// pidfd this process already holds (a forkserver child's pidfd of the client), with its pid: used
+/// as the parent's pidfd if the job names that pid as the parent.
+pub(crate) fn run_spawned_child(fd: RawFd, inherited: Option<(i32, OwnedFd)>) -> ! {
     // SAFETY: the parent placed the bootstrap socket on this fd for us, and nothing else in this
     // fresh process knows about it.
     let sock = unsafe { sys::adopt(fd) };
@@ -209,7 +211,10 @@ pub(crate) fn run_spawned_child(fd: RawFd) -> ! {
     if header.meta.daemon {
         sys::die_with_parent(header.os_parent);
     }
-    let parent_pidfd = sys::pidfd_open(header.meta.parent_pid).ok();
+    let parent_pidfd = match inherited {
+        Some((pid, fd)) if pid == header.meta.parent_pid => Some(fd),
+        _ => sys::pidfd_open(header.meta.parent_pid).ok(),
+    };
     runtime::become_child(&header.meta, parent_pidfd, Some(sock.as_raw_fd()));
     // SAFETY: the offset was computed by the parent from a trampoline of this very binary (same
     // fingerprint and layout, checked just above).

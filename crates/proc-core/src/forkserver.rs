@@ -15,7 +15,8 @@
 //! replaced by a child forked on the spot.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -181,6 +182,12 @@ pub(crate) fn serve(fd: RawFd, extra: &str) -> ! {
     }
     if let Ok(parent) = parent.parse() {
         sys::die_with_parent(parent);
+        // Opened once, here, and inherited by every child as its pidfd of the client (which
+        // children report as their parent), instead of each child opening one.
+        if let Ok(fd) = sys::pidfd_open(parent) {
+            let packed = (u64::from(parent as u32) << 32) | u64::from(fd.into_raw_fd() as u32);
+            CLIENT_PIDFD.store(packed, Ordering::Relaxed);
+        }
     }
     let me = sys::getpid();
     let mut children: Vec<(OwnedFd, OwnedFd)> = Vec::new();
@@ -217,6 +224,32 @@ pub(crate) fn serve(fd: RawFd, extra: &str) -> ! {
     }
 }
 
+/// The server's pidfd of the client, `pid << 32 | fd` (or `u64::MAX`): set once in the
+/// single-threaded server; in its children, the fd is [`CLIENT_FD`].
+static CLIENT_PIDFD: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Where a child of the server keeps its copy of the client's pidfd.
+const CLIENT_FD: RawFd = sys::BOOTSTRAP_FD + 1;
+
+/// In a child of the server: puts its copy of the client's pidfd on [`CLIENT_FD`]; returns the
+/// first fd number that is free to close.
+fn keep_client_pidfd() -> RawFd {
+    let c = CLIENT_PIDFD.load(Ordering::Relaxed);
+    if c == u64::MAX || sys::dup_to(c as u32 as RawFd, CLIENT_FD).is_err() {
+        CLIENT_PIDFD.store(u64::MAX, Ordering::Relaxed);
+        return CLIENT_FD;
+    }
+    CLIENT_PIDFD.store((c & !0xffff_ffff) | CLIENT_FD as u64, Ordering::Relaxed);
+    CLIENT_FD + 1
+}
+
+/// In a child of the server, once its fds are in place: the client's pidfd, with its pid.
+fn take_client_pidfd() -> Option<(i32, OwnedFd)> {
+    let c = CLIENT_PIDFD.swap(u64::MAX, Ordering::Relaxed);
+    // SAFETY: `keep_client_pidfd` placed this child's copy of the pidfd on CLIENT_FD, and nothing
+    // else in the child owns it.
+    (c != u64::MAX).then(|| ((c >> 32) as i32, unsafe { sys::adopt(c as u32 as RawFd) }))
+}
+
 /// A child forked ahead of a request, waiting for its bootstrap socket.
 struct Spare {
     pid: i32,
@@ -236,7 +269,7 @@ fn fork_spare(me: i32) -> Option<Spare> {
         Err(_) => None,
         Ok(sys::Forked::Child) => {
             if sys::move_fd_to(theirs, sys::BOOTSTRAP_FD).is_err()
-                || sys::close_fds_from(sys::BOOTSTRAP_FD + 1).is_err()
+                || sys::close_fds_from(keep_client_pidfd()).is_err()
             {
                 entry::finish(entry::EXIT_BOOTSTRAP_FAILED, entry::Exit::Immediate)
             }
@@ -261,17 +294,17 @@ fn fork_spare(me: i32) -> Option<Spare> {
 }
 
 /// In a child of the server: keeps only the bootstrap socket, on fd 3, as a spawned child has it,
-/// and runs as one.
+/// and the client's pidfd, and runs as a spawned child.
 fn become_requested_child(bootstrap: OwnedFd, daemon: bool, server: i32) -> ! {
     if sys::move_fd_to(bootstrap, sys::BOOTSTRAP_FD).is_err()
-        || sys::close_fds_from(sys::BOOTSTRAP_FD + 1).is_err()
+        || sys::close_fds_from(keep_client_pidfd()).is_err()
     {
         entry::finish(entry::EXIT_BOOTSTRAP_FAILED, entry::Exit::Immediate)
     }
     if daemon {
         sys::die_with_parent(server);
     }
-    entry::run_spawned_child(sys::BOOTSTRAP_FD)
+    entry::run_spawned_child(sys::BOOTSTRAP_FD, take_client_pidfd())
 }
 
 /// Starts one child for a request, from the spare if there is one (else by forking now); returns

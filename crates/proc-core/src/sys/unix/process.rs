@@ -170,6 +170,14 @@ pub(crate) fn move_fd_to(fd: OwnedFd, target: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Makes `target` a copy of `fd` (clearing close-on-exec there); `fd` stays open.
+pub(crate) fn dup_to(fd: RawFd, target: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 on fd numbers; it fails with EBADF if `fd` is not open, and atomically replaces
+    // `target`, which the callers (fresh children arranging their fds) own.
+    cvt(unsafe { libc::dup2(fd, target) })?;
+    Ok(())
+}
+
 /// What the parent needs to start a re-exec child.
 pub(crate) struct SpawnRequest<'a> {
     /// Environment entries `KEY=VALUE` to add to the child's copy of ours.
