@@ -18,6 +18,7 @@ pub(crate) struct Broken {
 /// `site`; their pages are still link *targets*). Returns the number of links checked.
 pub(crate) fn check(site: &Path, skip: &[&str]) -> Result<(usize, Vec<Broken>), String> {
     let attr = Regex::new(r#"(?i)\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("regex");
+    let tag = tag_regex();
     let mut pages = Vec::new();
     collect_html(site, site, skip, &mut pages)?;
     pages.sort();
@@ -26,7 +27,8 @@ pub(crate) fn check(site: &Path, skip: &[&str]) -> Result<(usize, Vec<Broken>), 
     let mut checked = 0;
     for page in &pages {
         let html = std::fs::read_to_string(page).map_err(|e| format!("{}: {e}", page.display()))?;
-        for caps in attr.captures_iter(&html) {
+        // Attributes of real tags only: markup shown as text (in code) is escaped, `&lt;a href=…`.
+        for caps in tag.find_iter(&html).flat_map(|t| attr.captures_iter(t.as_str())) {
             let raw = caps.get(1).or(caps.get(2)).map_or("", |m| m.as_str());
             let link = decode_entities(raw);
             if link.is_empty() || is_external(&link) {
@@ -116,10 +118,17 @@ fn is_external(link: &str) -> bool {
     }
 }
 
-/// Every `id="…"` and `name="…"` in a page.
+/// An opening tag with its attributes.
+fn tag_regex() -> Regex {
+    Regex::new(r"<[A-Za-z][^<>]*>").expect("regex")
+}
+
+/// Every `id="…"` and `name="…"` of a tag in a page.
 fn anchors(html: &str) -> HashSet<String> {
     let re = Regex::new(r#"(?i)\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("regex");
-    re.captures_iter(html)
+    tag_regex()
+        .find_iter(html)
+        .flat_map(|t| re.captures_iter(t.as_str()))
         .filter_map(|c| c.get(1).or(c.get(2)))
         .map(|m| decode_entities(m.as_str()))
         .collect()
@@ -185,7 +194,8 @@ mod tests {
             r##"<a href="a.html#here">ok</a> <a href="a.html#gone">no anchor</a>
                <a href="missing.html">missing</a> <img src="api/x/">
                <a href="https://example.org/x">external</a> <a href="#top">self</a>
-               <p id="top"></p> <a href="api/x/index.html#item">api</a>"##,
+               <p id="top"></p> <a href="api/x/index.html#item">api</a>
+               <pre><code>&lt;a href="shown/as/text.html"&gt; id="not-an-anchor"</code></pre>"##,
         )
         .unwrap();
         std::fs::write(site.join("a.html"), r#"<h2 id="here">x</h2>"#).unwrap();

@@ -59,19 +59,16 @@ pub(crate) fn porting(page: &Path, outcomes: &[Outcome]) -> Result<Porting, Stri
         }
     }
 
-    let by_name: HashMap<&str, &Outcome> = outcomes.iter().map(|o| (o.name.as_str(), o)).collect();
-    let all = examples::discover()?;
+    // The examples that ran for this build, not a fresh look at the tree: examples added while
+    // the build runs wait for the next one.
     let mut paired = Vec::new();
     let mut only_rust = Vec::new();
-    for ex in &all {
+    for outcome in outcomes {
+        let ex = &outcome.example;
         let source = std::fs::read_to_string(&ex.source)
             .map_err(|e| format!("{}: {e}", ex.source.display()))?;
         let header = docs_seeds::read_header(&source)
             .map_err(|e| format!("{}: {e}", ex.source.display()))?;
-        let outcome = by_name
-            .get(ex.name.as_str())
-            .copied()
-            .ok_or_else(|| format!("example {} was not run, so its output is unknown", ex.name))?;
         if header.refs.is_empty() {
             only_rust.push((ex, header.prose));
             continue;
@@ -266,9 +263,9 @@ fn parse_errata(text: &str) -> Result<Vec<Erratum>, String> {
     Ok(out)
 }
 
-/// A heading's text without markdown emphasis or code marks, for use inside a link.
+/// A heading's text without emphasis marks, for use inside a link (code spans stay).
 fn plain_title(s: &str) -> String {
-    s.replace(['*', '_'], "")
+    s.replace('*', "")
 }
 
 /// Fills in the staged `performance.md` (and writes the chart beside it). Returns a summary.
@@ -517,9 +514,11 @@ mod tests {
 
     #[test]
     fn errata_need_an_explicit_anchor() {
-        let ok = parse_errata("### Map is *not* async {#map}\n<!-- erratum: 003_x.txt#L5-L6 -->\n")
-            .unwrap();
-        assert_eq!((ok[0].title.as_str(), ok[0].id.as_str()), ("Map is not async", "map"));
+        let ok = parse_errata(
+            "### `get_nowait` is *not* async {#map}\n<!-- erratum: 003_x.txt#L5-L6 -->\n",
+        )
+        .unwrap();
+        assert_eq!((ok[0].title.as_str(), ok[0].id.as_str()), ("`get_nowait` is not async", "map"));
         assert!(parse_errata("### No anchor\n<!-- erratum: 003_x.txt#L5 -->\n").is_err());
     }
 

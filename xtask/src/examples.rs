@@ -28,6 +28,7 @@ use regex::Regex;
 use crate::run;
 
 /// An example: its package, name, source and expectations file.
+#[derive(Clone)]
 pub(crate) struct Example {
     pub(crate) package: String,
     pub(crate) name: String,
@@ -37,8 +38,8 @@ pub(crate) struct Example {
 
 /// What one checked run of an example produced.
 pub(crate) struct Outcome {
-    /// The example's name.
-    pub(crate) name: String,
+    /// The example that ran.
+    pub(crate) example: Example,
     /// The command-line arguments it ran with.
     pub(crate) args: Vec<String>,
     /// The run's output (the example passed its checks).
@@ -91,7 +92,7 @@ pub(crate) fn run_all(filter: &[String]) -> Result<Vec<Outcome>, String> {
         match check(ex) {
             Ok((run, args)) => {
                 eprintln!("    ok    {:<28} {:>6.2}s", ex.name, run.elapsed.as_secs_f64());
-                outcomes.push(Outcome { name: ex.name.clone(), args, run });
+                outcomes.push(Outcome { example: ex.clone(), args, run });
             }
             Err(why) => {
                 eprintln!("    FAIL  {}\n{why}", ex.name);
