@@ -369,10 +369,32 @@ pub(crate) unsafe fn fork() -> io::Result<Forked> {
 /// executes `/proc/self/exe`.
 pub(crate) const EXEC_IS_SAME_FILE: bool = cfg!(target_os = "linux");
 
+/// Whether this process has never started a second thread, by glibc's own flag: no system call
+/// (the `stat` of procfs below costs microseconds). `false` when unknown.
+#[cfg(target_env = "gnu")]
+fn never_threaded() -> bool {
+    unsafe extern "C" {
+        /// glibc (2.32+): nonzero while the process has never created a thread; glibc clears it
+        /// when the first thread starts and never sets it again.
+        static __libc_single_threaded: libc::c_char;
+    }
+    // SAFETY: a one-byte read of a glibc global that only glibc writes; a volatile read so it is
+    // read at each call.
+    unsafe { std::ptr::read_volatile(&raw const __libc_single_threaded) != 0 }
+}
+
+#[cfg(not(target_env = "gnu"))]
+fn never_threaded() -> bool {
+    false
+}
+
 /// Whether this process has exactly one thread. procfs gives `/proc/self/task` a link count of two
 /// plus the number of threads, which a `stat` reads far faster than parsing `/proc/self/stat`.
 pub(crate) fn single_threaded() -> bool {
     use std::os::unix::fs::MetadataExt;
+    if never_threaded() {
+        return true;
+    }
     match std::fs::metadata("/proc/self/task") {
         Ok(m) if m.nlink() >= 3 => m.nlink() == 3,
         _ => {
