@@ -13,6 +13,11 @@
 //! next spare is forked after the answer, while the client and the new child get on with the job.
 //! So a start does not wait for a `fork`. A spare that is gone when needed (killed) is reaped and
 //! replaced by a child forked on the spot.
+//!
+//! The server is started with `LD_BIND_NOW=1` (and removes it from its environment), so that the
+//! children it forks find every library function bound instead of each binding them on first call.
+//! A side effect, documented on [`StartMethod`](crate::StartMethod): `dlopen` in the server's
+//! children resolves symbols at load time, as with `RTLD_NOW`.
 
 use std::io;
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd, RawFd};

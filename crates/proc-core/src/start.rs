@@ -9,7 +9,10 @@ use std::sync::Mutex;
 ///   which runs the job from its entry hook before `main`. Nothing is inherited but what the job
 ///   carries: safe in any program, with any number of threads.
 /// - [`StartMethod::FORKSERVER`] (Linux): a single-threaded server, started by spawn on first use,
-///   forks each child. Fork's speed with spawn's safety.
+///   forks each child. Fork's speed with spawn's safety. The server binds the dynamic symbols of
+///   the program at start-up (as `LD_BIND_NOW` does; the variable is not left in the children's
+///   environment), so a library that a child loads with `dlopen` has its symbols resolved at load
+///   time, as with `RTLD_NOW`.
 /// - [`StartMethod::fork`] (Unix, `unsafe`): the child is a copy of the parent. Fastest, and the only
 ///   method that can run closures that capture, but only the calling thread is copied: see its
 ///   safety section.
