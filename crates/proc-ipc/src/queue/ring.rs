@@ -64,6 +64,8 @@ const HOT_BLOCKS: u32 = 8;
 const FRESH_BLOCK_COST: std::time::Duration = std::time::Duration::from_micros(300);
 /// Spins before a waiter sleeps.
 const SPINS: u32 = 256;
+/// Pauses between two looks of a spinning consumer.
+const POLL_PAUSES: u32 = 4;
 /// Record word flag: the rest of the block is unused.
 const SKIP: u64 = 1 << 63;
 
@@ -240,6 +242,13 @@ pub(crate) struct Ring {
     maxsize: u64,
     /// Per block, the generation whose pages this process has mapped.
     local: Box<[AtomicU32]>,
+    /// The committed tail as this process last read it, and `gets` right after its last take:
+    /// while `gets` still has that value no other consumer has taken anything, so everything
+    /// between `head` and that tail is committed and can be read without looking at the shared
+    /// tail (a line producers keep writing). Read and written under the get lock; outside it only
+    /// as a hint.
+    seen_tail: AtomicU64,
+    seen_gets: AtomicU64,
 }
 
 impl Ring {
@@ -251,7 +260,15 @@ impl Ring {
         region.allocate(0, HEADER_SPACE)?;
         let event = sys::eventfd()?;
         let local = (0..max_blocks).map(|_| AtomicU32::new(0)).collect();
-        let ring = Ring { region, event, max_blocks: max_blocks as u32, maxsize, local };
+        let ring = Ring {
+            region,
+            event,
+            max_blocks: max_blocks as u32,
+            maxsize,
+            local,
+            seen_tail: AtomicU64::new(0),
+            seen_gets: AtomicU64::new(u64::MAX),
+        };
         let h = ring.header();
         h.config.0.type_hash.store(type_hash, Ordering::Relaxed);
         h.config.0.max_blocks.store(max_blocks as u64, Ordering::Relaxed);
@@ -273,7 +290,15 @@ impl Ring {
         if region.len() < HEADER_SPACE + 2 * BLOCK {
             return Err(HandleError::NotAQueue);
         }
-        let mut ring = Ring { region, event, max_blocks: 0, maxsize: 0, local: Box::default() };
+        let mut ring = Ring {
+            region,
+            event,
+            max_blocks: 0,
+            maxsize: 0,
+            local: Box::default(),
+            seen_tail: AtomicU64::new(0),
+            seen_gets: AtomicU64::new(u64::MAX),
+        };
         let c = &ring.header().config.0;
         if c.magic.load(Ordering::Acquire) != MAGIC {
             return Err(HandleError::NotAQueue);
@@ -682,8 +707,12 @@ impl Ring {
     pub(crate) fn try_take<R>(&self, decode: &mut dyn FnMut(&[u8]) -> R) -> Take<R> {
         let h = self.header();
         let g = &h.get.0;
-        // Cheap look without the lock: nothing to take and not closed.
-        if g.head.load(Ordering::Relaxed) == h.tail.0.tail.load(Ordering::Acquire) {
+        // Cheap look without the lock: nothing to take and not closed. Records this process has
+        // seen committed need no look at the shared tail.
+        let head = g.head.load(Ordering::Relaxed);
+        let known = g.gets.load(Ordering::Relaxed) == self.seen_gets.load(Ordering::Relaxed)
+            && head != self.seen_tail.load(Ordering::Relaxed);
+        if !known && head == h.tail.0.tail.load(Ordering::Acquire) {
             if h.tail.0.closed.load(Ordering::Acquire) == 0 {
                 return Take::Empty;
             }
@@ -693,11 +722,21 @@ impl Ring {
         }
         let held = self.lock_get();
         let mut head = g.head.load(Ordering::Relaxed);
+        let gets = g.gets.load(Ordering::Relaxed);
+        // Under the lock, the cache is exact: the lock orders this read after the acquiring load
+        // that filled it, in whichever thread of this process that was.
+        let mut tail = if gets == self.seen_gets.load(Ordering::Relaxed) {
+            self.seen_tail.load(Ordering::Relaxed)
+        } else {
+            h.tail.0.tail.load(Ordering::Acquire)
+        };
         let mut freed: Vec<u32> = Vec::new();
         let r = loop {
-            let tail = h.tail.0.tail.load(Ordering::Acquire);
             if head == tail {
-                break None;
+                tail = h.tail.0.tail.load(Ordering::Acquire);
+                if head == tail {
+                    break None;
+                }
             }
             let (block, off) = unpack(head);
             self.touch(block, false);
@@ -752,7 +791,9 @@ impl Ring {
                 Take::Empty
             };
         };
-        let gets = g.gets.load(Ordering::Relaxed) + 1;
+        let gets = gets + 1;
+        self.seen_tail.store(tail, Ordering::Relaxed);
+        self.seen_gets.store(gets, Ordering::Relaxed);
         g.intent_gets.store(gets, Ordering::Relaxed);
         g.intent_head.store(head, Ordering::Relaxed);
         g.head.store(head, Ordering::Release);
@@ -787,8 +828,12 @@ impl Ring {
                 return None;
             }
             if spins < SPINS {
-                spins += 1;
-                std::hint::spin_loop();
+                // Look at the shared tail only every few pauses: each look takes the line away from
+                // the producer, whose next store then waits to get it back.
+                spins += POLL_PAUSES;
+                for _ in 0..POLL_PAUSES {
+                    std::hint::spin_loop();
+                }
                 continue;
             }
             let seq = announce_sleep(&w.consumers_asleep, &w.data_seq);
