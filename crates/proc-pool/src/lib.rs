@@ -38,7 +38,7 @@
 //! - Workers are daemonic: a task that starts a process or a pool gets a typed error
 //!   ([`PoolError::Start`] / [`proc_core::StartError::DaemonicParent`]) unless the pool was built
 //!   with [`PoolBuilder::allow_children`].
-//! - [`AsyncResult`] is also a [`Future`](std::future::Future).
+//! - [`AsyncResult`] is also a [`Future`].
 //! - Dropping a pool terminates it (as `with Pool() as p:` does); [`Pool::close`] then
 //!   [`Pool::join`] lets submitted work finish first.
 //!

@@ -233,8 +233,9 @@ impl Worker {
         if !self.writable {
             return 0;
         }
+        // Until a task time is known, one at a time: the first tasks spread over all workers.
         let depth = if self.cost <= 0.0 {
-            2
+            1
         } else {
             ((PIPELINE_TIME / self.cost).ceil() as usize).clamp(1, MAX_DEPTH)
         };
@@ -324,6 +325,11 @@ impl Inner {
 /// - a failing initializer breaks the pool with a typed error instead of restarting workers for
 ///   ever;
 /// - dropping the pool terminates its workers and never hangs.
+///
+/// Handles (files, sockets) inside a task's arguments: the pool keeps its own copy until the
+/// task's reply comes, so that a task whose worker dies before starting it can run elsewhere. A
+/// socket handed to a task therefore reaches end of stream for its peer when the task returns, not
+/// when the task drops it; shut it down explicitly (`TcpStream::shutdown`) to end it earlier.
 ///
 /// ```
 /// use proc_pool::Pool;
@@ -1042,7 +1048,11 @@ fn pump(inner: &Inner) {
             if wr.conn.is_none() || wr.generation != w.generation {
                 continue;
             }
-            let room = w.room(maxtasks);
+            // Share what is queued among the workers with room, so one worker does not take
+            // everything while another idles.
+            let sharers = st.workers.iter().filter(|w| w.room(maxtasks) > 0).count().max(1);
+            let w = &mut st.workers[i];
+            let room = w.room(maxtasks).min(st.pending.len().div_ceil(sharers).max(1));
             let now = Instant::now();
             if w.in_flight.is_empty() {
                 w.head_since = now;

@@ -365,3 +365,21 @@ fn handles_travel_in_results_in_order_with_other_replies() {
         }
     });
 }
+
+/// Waits at a barrier with every other task of its map: only possible if each runs on its own
+/// worker at the same time.
+fn meet(b: proc_sync::Barrier) -> bool {
+    b.wait_timeout(WATCHDOG).is_ok()
+}
+
+#[test]
+fn the_first_tasks_of_a_fresh_pool_spread_over_all_workers() {
+    bounded(|| {
+        for n in [2u32, 4] {
+            let pool = Pool::new(n as usize).unwrap();
+            let b = proc_sync::Barrier::new(n).unwrap();
+            let met = pool.map_chunked(meet, vec![b; n as usize], 1).unwrap();
+            assert!(met.iter().all(|&m| m), "{n} tasks did not run on {n} workers at once");
+        }
+    });
+}
