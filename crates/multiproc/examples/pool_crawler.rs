@@ -68,8 +68,14 @@ fn get_page(url: String) -> Option<Page> {
 /// Runs in the main process, as each page arrives.
 fn parse_page(res: &Option<Page>) {
     let Some(res) = res else { return };
-    println!("<进程{}> parse {}", std::process::id(), res.url);
-    println!("url:<{}> size:[{}]", res.url, res.text.len());
+    // One write for both lines, so a worker's output cannot land between them.
+    println!(
+        "<进程{}> parse {}\nurl:<{}> size:[{}]",
+        std::process::id(),
+        res.url,
+        res.url,
+        res.text.len()
+    );
 }
 
 /// The local web server: answers `requests` GETs, then ends.
