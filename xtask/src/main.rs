@@ -8,6 +8,8 @@
 //!   multiprocessing and procspawn in one run; prints a table and writes `target/bench/results.json`.
 //! - `cargo xtask matrix`: writes the CI workflow for Linux, macOS and Windows.
 //! - `cargo xtask examples [NAME…]`: only the example runs of `test`.
+//! - `cargo xtask doc-audit [CRATE…]`: every public item of the library crates documented, and
+//!   every function, method and type with a code example (see `doc_audit.rs` for the rules).
 //! - `cargo xtask docs [--check]`: the book and the API docs as one static site in
 //!   `docs/book/build`; `--check` also takes screenshots of it in headless Chromium.
 
@@ -16,6 +18,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod bench;
+mod doc_audit;
 mod docs;
 mod docs_links;
 mod docs_pages;
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         "test" | "ci" => test::run(&rest),
         "examples" => examples::run_all(&rest).map(drop),
         "docs" => docs::run(&rest),
+        "doc-audit" => doc_audit::run(&rest),
         "bench" => bench::run(&rest),
         "matrix" => matrix::run(),
         "help" | "--help" | "-h" => {
@@ -63,6 +67,7 @@ commands:
   examples [NAME...]   run the examples and check their output
   docs [--check]       build the book and the API docs into docs/book/build and check its links;
                        --check also screenshots two pages in headless Chromium
+  doc-audit [CRATE...] list public items without docs or without a code example
   bench [FILTER...]    benchmarks against Python and procspawn (--quick for a short run)
   matrix               write .github/workflows/ci.yml";
 
