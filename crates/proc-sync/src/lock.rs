@@ -51,6 +51,19 @@ pub struct Lock {
 }
 
 /// Holds a [`Lock`]; releases it when dropped.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_sync::Lock;
+///
+/// let lock = Lock::new()?;
+/// {
+///     let _held = lock.acquire().unwrap(); // Python: `with lock:`
+///     assert!(lock.locked());
+/// } // the guard is dropped: released
+/// assert!(!lock.locked());
+/// # Ok(()) }
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
     lock: &'a Lock,
@@ -66,11 +79,31 @@ fn outcome<G>(a: Acquired, guard: impl FnOnce() -> G) -> Result<G, Option<OwnerD
 
 impl Lock {
     /// A new, unlocked lock in shared memory.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Lock;
+    ///
+    /// let lock = Lock::new()?; // Python: `lock = Lock()`
+    /// assert!(!lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> io::Result<Lock> {
         Ok(Lock { state: Shared::new(LockState::default())? })
     }
 
     /// Takes the lock, waiting as long as it takes.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Lock;
+    ///
+    /// let lock = Lock::new()?;
+    /// let held = lock.acquire().unwrap();
+    /// assert!(lock.try_acquire().is_err()); // not recursive: a second acquire would wait
+    /// drop(held);
+    /// # Ok(()) }
+    /// ```
     pub fn acquire(&self) -> Result<LockGuard<'_>, OwnerDied<LockGuard<'_>>> {
         loop {
             match outcome(self.state.raw.lock(None), || LockGuard { lock: self }) {
@@ -83,6 +116,18 @@ impl Lock {
     }
 
     /// Takes the lock if it is free (Python's `acquire(block=False)`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Lock, TryAcquireError};
+    ///
+    /// let lock = Lock::new()?;
+    /// let held = lock.try_acquire().unwrap();
+    /// assert!(matches!(lock.try_acquire(), Err(TryAcquireError::WouldBlock)));
+    /// drop(held);
+    /// assert!(lock.try_acquire().is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn try_acquire(&self) -> Result<LockGuard<'_>, TryAcquireError<LockGuard<'_>>> {
         if self.state.raw.try_lock() {
             return Ok(LockGuard { lock: self });
@@ -92,6 +137,19 @@ impl Lock {
     }
 
     /// Takes the lock, waiting at most `timeout` (Python's `acquire(timeout=…)`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Lock;
+    /// use std::time::Duration;
+    ///
+    /// let lock = Lock::new()?;
+    /// let held = lock.acquire_timeout(Duration::from_secs(5)).unwrap();
+    /// let again = lock.acquire_timeout(Duration::from_millis(10));
+    /// assert!(again.unwrap_err().is_timeout());
+    /// drop(held);
+    /// # Ok(()) }
+    /// ```
     pub fn acquire_timeout(
         &self,
         timeout: Duration,
@@ -100,6 +158,18 @@ impl Lock {
     }
 
     /// Takes the lock, waiting until `deadline` at most.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Lock;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let lock = Lock::new()?;
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// let _held = lock.acquire_until(deadline).unwrap();
+    /// assert!(lock.acquire_until(Instant::now()).unwrap_err().is_timeout());
+    /// # Ok(()) }
+    /// ```
     pub fn acquire_until(
         &self,
         deadline: Instant,
@@ -115,16 +185,56 @@ impl Lock {
     /// Releases the lock, whoever holds it (Python allows this from any process or thread). Use it
     /// with a guard given up by [`LockGuard::leak`]. Releasing an unlocked lock is
     /// [`ReleaseError::TooManyReleases`].
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::Lock;
+    ///
+    /// fn unlock(lock: Lock) {
+    ///     lock.release().unwrap(); // another process releases it, as Python allows
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let lock = Lock::new()?;
+    /// lock.acquire().unwrap().leak(); // Python: `lock.acquire()` with no `with`
+    /// let mut p = Process::new(unlock, (lock.clone(),));
+    /// p.start()?;
+    /// p.join()?;
+    /// assert!(!lock.locked());
+    /// assert!(lock.release().is_err()); // released too many times
+    /// # Ok(()) }
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         if self.state.raw.unlock() { Ok(()) } else { Err(ReleaseError::TooManyReleases) }
     }
 
     /// Whether the lock is held (Python 3.14's `locked()`); only a snapshot.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Lock;
+    ///
+    /// let lock = Lock::new()?;
+    /// let held = lock.acquire().unwrap();
+    /// assert!(lock.locked());
+    /// drop(held);
+    /// assert!(!lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn locked(&self) -> bool {
         self.state.raw.is_locked()
     }
 
     /// Whether `self` and `other` are the same lock.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Lock;
+    ///
+    /// let a = Lock::new()?;
+    /// assert!(a.same_lock(&a.clone()));
+    /// assert!(!a.same_lock(&Lock::new()?));
+    /// # Ok(()) }
+    /// ```
     pub fn same_lock(&self, other: &Lock) -> bool {
         self.state.region().same_region(other.state.region())
     }
@@ -137,6 +247,18 @@ impl Lock {
 impl LockGuard<'_> {
     /// Keeps the lock held without a guard; release it later with [`Lock::release`] (from this or
     /// any other process), as Python's `acquire()` … `release()` pairs do.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Lock;
+    ///
+    /// let lock = Lock::new()?;
+    /// lock.acquire().unwrap().leak();
+    /// assert!(lock.locked()); // still held, with no guard
+    /// lock.release()?;
+    /// assert!(!lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn leak(self) {
         std::mem::forget(self);
     }
@@ -195,6 +317,20 @@ pub struct RLock {
 }
 
 /// Holds one level of an [`RLock`]; releases that level when dropped.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_sync::RLock;
+///
+/// let lock = RLock::new()?;
+/// let outer = lock.acquire().unwrap();
+/// let inner = lock.acquire().unwrap();
+/// drop(inner); // one level released: still held
+/// assert!(lock.locked());
+/// drop(outer);
+/// assert!(!lock.locked());
+/// # Ok(()) }
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct RLockGuard<'a> {
     lock: &'a RLock,
@@ -202,11 +338,35 @@ pub struct RLockGuard<'a> {
 
 impl RLock {
     /// A new, unlocked recursive lock in shared memory.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::RLock;
+    ///
+    /// let lock = RLock::new()?; // Python: `lock = RLock()`
+    /// assert!(!lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> io::Result<RLock> {
         Ok(RLock { state: Shared::new(RLockState::default())? })
     }
 
     /// Whether the calling thread holds the lock.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::RLock;
+    ///
+    /// let lock = RLock::new()?;
+    /// let held = lock.acquire().unwrap();
+    /// assert!(lock.is_owned());
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert!(!lock.is_owned())); // another thread does not own it
+    /// });
+    /// drop(held);
+    /// assert!(!lock.is_owned());
+    /// # Ok(()) }
+    /// ```
     pub fn is_owned(&self) -> bool {
         self.state.raw.held_by_this_process()
             && self.state.thread.load(Ordering::Relaxed) == raw::thread_token()
@@ -230,6 +390,22 @@ impl RLock {
     }
 
     /// Takes the lock (again, if the calling thread holds it already).
+    ///
+    /// ```
+    /// use proc_sync::RLock;
+    ///
+    /// fn nested(lock: &RLock, depth: u32) {
+    ///     let _held = lock.acquire().unwrap(); // taken again by the same thread: no deadlock
+    ///     if depth > 0 {
+    ///         nested(lock, depth - 1);
+    ///     }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let lock = RLock::new()?;
+    /// nested(&lock, 3);
+    /// assert!(!lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn acquire(&self) -> Result<RLockGuard<'_>, OwnerDied<RLockGuard<'_>>> {
         if let Some(g) = self.reenter() {
             return Ok(g);
@@ -244,6 +420,20 @@ impl RLock {
     }
 
     /// Takes the lock if it is free or already held by the calling thread.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::RLock;
+    ///
+    /// let lock = RLock::new()?;
+    /// let outer = lock.try_acquire().unwrap();
+    /// let inner = lock.try_acquire().unwrap(); // the owner may take it again
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert!(lock.try_acquire().is_err())); // another thread may not
+    /// });
+    /// drop((inner, outer));
+    /// # Ok(()) }
+    /// ```
     pub fn try_acquire(&self) -> Result<RLockGuard<'_>, TryAcquireError<RLockGuard<'_>>> {
         if let Some(g) = self.reenter() {
             return Ok(g);
@@ -255,6 +445,22 @@ impl RLock {
     }
 
     /// Takes the lock, waiting at most `timeout`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::RLock;
+    /// use std::time::Duration;
+    ///
+    /// let lock = RLock::new()?;
+    /// let _held = lock.acquire().unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let r = lock.acquire_timeout(Duration::from_millis(10));
+    ///         assert!(r.unwrap_err().is_timeout());
+    ///     });
+    /// });
+    /// # Ok(()) }
+    /// ```
     pub fn acquire_timeout(
         &self,
         timeout: Duration,
@@ -270,6 +476,21 @@ impl RLock {
 
     /// Releases one level. Only the owning thread may (Python: "attempt to release recursive lock not
     /// owned by thread"). Use it with a guard given up by [`RLockGuard::leak`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{RLock, ReleaseError};
+    ///
+    /// let lock = RLock::new()?;
+    /// lock.acquire().unwrap().leak();
+    /// lock.acquire().unwrap().leak();
+    /// lock.release()?;
+    /// assert!(lock.locked()); // one level left
+    /// lock.release()?;
+    /// assert!(!lock.locked());
+    /// assert_eq!(lock.release(), Err(ReleaseError::NotOwner));
+    /// # Ok(()) }
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         if !self.is_owned() {
             return Err(ReleaseError::NotOwner);
@@ -282,6 +503,17 @@ impl RLock {
     }
 
     /// Whether the lock is held by anyone; only a snapshot.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::RLock;
+    ///
+    /// let lock = RLock::new()?;
+    /// assert!(!lock.locked());
+    /// let _held = lock.acquire().unwrap();
+    /// assert!(lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn locked(&self) -> bool {
         self.state.raw.is_locked()
     }
@@ -306,6 +538,18 @@ impl RLock {
 impl RLockGuard<'_> {
     /// Keeps this level held without a guard; release it later with [`RLock::release`] from the
     /// same thread.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::RLock;
+    ///
+    /// let lock = RLock::new()?;
+    /// lock.acquire().unwrap().leak();
+    /// assert!(lock.is_owned());
+    /// lock.release()?;
+    /// assert!(!lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn leak(self) {
         std::mem::forget(self);
     }
