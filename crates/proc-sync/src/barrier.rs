@@ -79,17 +79,52 @@ impl Drop for Held<'_> {
 
 impl Barrier {
     /// A barrier for `parties` parties (at least 1).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Barrier;
+    ///
+    /// let barrier = Barrier::new(1)?; // Python: `Barrier(1)`
+    /// assert_eq!(barrier.wait()?, 0); // one party: nobody else to wait for
+    /// # Ok(()) }
+    /// ```
     pub fn new(parties: u32) -> io::Result<Barrier> {
         Self::build(parties, None, None)
     }
 
     /// A barrier whose `action` runs once per round, in the last party to arrive (Python's
     /// `action=`).
+    ///
+    /// ```
+    /// use proc_core::{Process, SharedFn};
+    /// use proc_sync::Barrier;
+    ///
+    /// fn arrive(barrier: Barrier) {
+    ///     barrier.wait().unwrap();
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let barrier = Barrier::with_action(2, SharedFn::new(|()| println!("all here")))?;
+    /// let mut p = Process::new(arrive, (barrier.clone(),));
+    /// p.start()?;
+    /// barrier.wait()?; // the last of the two to arrive prints "all here"
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn with_action(parties: u32, action: SharedFn<(), ()>) -> io::Result<Barrier> {
         Self::build(parties, Some(action), None)
     }
 
     /// Sets the default timeout of [`wait`](Self::wait) (Python's `timeout=`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Barrier, BrokenBarrier};
+    /// use std::time::Duration;
+    ///
+    /// let barrier = Barrier::new(2)?.with_timeout(Duration::from_millis(10));
+    /// assert_eq!(barrier.wait(), Err(BrokenBarrier)); // the other party never came
+    /// # Ok(()) }
+    /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Barrier {
         self.timeout = Some(timeout);
         self
@@ -123,11 +158,40 @@ impl Barrier {
 
     /// Waits for every party (at most the default timeout, if one was set); returns this party's
     /// index in `0..parties`.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::Barrier;
+    /// use std::time::Duration;
+    ///
+    /// fn arrive(barrier: Barrier) -> u32 {
+    ///     barrier.wait().unwrap()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let barrier = Barrier::new(2)?.with_timeout(Duration::from_secs(60));
+    /// let mut p = Process::new(arrive, (barrier.clone(),));
+    /// p.start()?;
+    /// let mine = barrier.wait()?;
+    /// let theirs = p.join()?;
+    /// assert_eq!(mine + theirs, 1); // indices 0 and 1, one each
+    /// # Ok(()) }
+    /// ```
     pub fn wait(&self) -> Result<u32, BrokenBarrier> {
         self.wait_deadline(self.timeout.map(raw::deadline))
     }
 
     /// Waits at most `timeout`. A timeout breaks the barrier for everyone, as in Python.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Barrier;
+    /// use std::time::Duration;
+    ///
+    /// let barrier = Barrier::new(2)?;
+    /// assert!(barrier.wait_timeout(Duration::from_millis(10)).is_err());
+    /// assert!(barrier.is_broken()); // a timeout breaks it for everyone
+    /// # Ok(()) }
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<u32, BrokenBarrier> {
         self.wait_deadline(Some(raw::deadline(timeout)))
     }
@@ -188,6 +252,17 @@ impl Barrier {
 
     /// Breaks the barrier: current and later waiters get [`BrokenBarrier`] until
     /// [`reset`](Self::reset).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Barrier;
+    ///
+    /// let barrier = Barrier::new(2)?;
+    /// barrier.abort();
+    /// assert!(barrier.is_broken());
+    /// assert!(barrier.wait().is_err()); // returns at once: the barrier is broken
+    /// # Ok(()) }
+    /// ```
     pub fn abort(&self) {
         let held = self.hold();
         self.state.broken.store(1, Ordering::Relaxed);
@@ -198,6 +273,18 @@ impl Barrier {
 
     /// Returns the barrier to its initial state: parties waiting now get [`BrokenBarrier`], later
     /// ones wait normally.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Barrier;
+    ///
+    /// let barrier = Barrier::new(1)?;
+    /// barrier.abort();
+    /// barrier.reset();
+    /// assert!(!barrier.is_broken());
+    /// assert_eq!(barrier.wait()?, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn reset(&self) {
         let s = &*self.state;
         let held = self.hold();
@@ -210,16 +297,52 @@ impl Barrier {
     }
 
     /// The number of parties.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Barrier;
+    ///
+    /// assert_eq!(Barrier::new(3)?.parties(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn parties(&self) -> u32 {
         self.state.parties.load(Ordering::Relaxed)
     }
 
     /// How many parties are waiting now.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Barrier;
+    /// use std::time::Duration;
+    ///
+    /// let barrier = Barrier::new(2)?;
+    /// assert_eq!(barrier.n_waiting(), 0);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| barrier.wait_timeout(Duration::from_secs(60)));
+    ///     while barrier.n_waiting() == 0 {
+    ///         std::thread::yield_now(); // until the thread has arrived
+    ///     }
+    ///     barrier.wait().unwrap();
+    /// });
+    /// # Ok(()) }
+    /// ```
     pub fn n_waiting(&self) -> u32 {
         self.state.count.load(Ordering::Relaxed)
     }
 
     /// Whether the barrier is broken.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Barrier;
+    ///
+    /// let barrier = Barrier::new(2)?;
+    /// assert!(!barrier.is_broken());
+    /// barrier.abort();
+    /// assert!(barrier.is_broken());
+    /// # Ok(()) }
+    /// ```
     pub fn is_broken(&self) -> bool {
         self.state.broken.load(Ordering::Relaxed) != 0
     }

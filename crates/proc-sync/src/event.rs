@@ -50,11 +50,30 @@ pub struct Event {
 
 impl Event {
     /// A new event, not set.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Event;
+    ///
+    /// let done = Event::new()?; // Python: `Event()`
+    /// assert!(!done.is_set());
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> io::Result<Event> {
         Ok(Event { state: Shared::new(EventState::default())? })
     }
 
     /// Sets the flag and wakes everyone waiting for it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Event;
+    ///
+    /// let done = Event::new()?;
+    /// done.set();
+    /// assert!(done.is_set());
+    /// # Ok(()) }
+    /// ```
     pub fn set(&self) {
         self.state.flag.store(1, Ordering::SeqCst);
         if self.state.sleepers.load(Ordering::SeqCst) > 0 {
@@ -63,11 +82,33 @@ impl Event {
     }
 
     /// Clears the flag.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Event;
+    ///
+    /// let done = Event::new()?;
+    /// done.set();
+    /// done.clear();
+    /// assert!(!done.is_set());
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&self) {
         self.state.flag.store(0, Ordering::SeqCst);
     }
 
     /// Whether the flag is set.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Event;
+    ///
+    /// let done = Event::new()?;
+    /// assert!(!done.is_set());
+    /// done.set();
+    /// assert!(done.is_set());
+    /// # Ok(()) }
+    /// ```
     pub fn is_set(&self) -> bool {
         self.state.flag.load(Ordering::Acquire) == 1
     }
@@ -91,11 +132,40 @@ impl Event {
     }
 
     /// Waits until the flag is set.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::Event;
+    ///
+    /// fn wait_for_go(go: Event) -> bool {
+    ///     go.wait(); // Python: `go.wait()`
+    ///     go.is_set()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let go = Event::new()?;
+    /// let mut p = Process::new(wait_for_go, (go.clone(),));
+    /// p.start()?;
+    /// go.set();
+    /// assert!(p.join()?);
+    /// # Ok(()) }
+    /// ```
     pub fn wait(&self) {
         while !self.wait_deadline(None) {}
     }
 
     /// Waits until the flag is set, at most `timeout`; returns the flag (Python's `wait(timeout)`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Event;
+    /// use std::time::Duration;
+    ///
+    /// let done = Event::new()?;
+    /// assert!(!done.wait_timeout(Duration::from_millis(10))); // Python's `wait(0.01)` is `False`
+    /// done.set();
+    /// assert!(done.wait_timeout(Duration::from_secs(5)));
+    /// # Ok(()) }
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_deadline(Some(raw::deadline(timeout)))
     }

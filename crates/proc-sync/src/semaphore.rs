@@ -53,6 +53,19 @@ pub struct Semaphore {
 }
 
 /// One unit of a semaphore; given back when dropped.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_sync::Semaphore;
+///
+/// let slots = Semaphore::new(1)?;
+/// {
+///     let _unit = slots.acquire(); // Python: `with slots:`
+///     assert_eq!(slots.get_value(), 0);
+/// } // given back here
+/// assert_eq!(slots.get_value(), 1);
+/// # Ok(()) }
+/// ```
 #[must_use = "the unit is released as soon as the guard is dropped"]
 pub struct SemaphoreGuard<'a> {
     sem: &'a Semaphore,
@@ -60,6 +73,15 @@ pub struct SemaphoreGuard<'a> {
 
 impl Semaphore {
     /// A semaphore with `value` units.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(3)?; // Python: `Semaphore(3)`
+    /// assert_eq!(sem.get_value(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn new(value: u32) -> io::Result<Semaphore> {
         Self::with_bound(value, 0)
     }
@@ -110,12 +132,40 @@ impl Semaphore {
     }
 
     /// Takes a unit, waiting while there is none.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::Semaphore;
+    ///
+    /// fn worker(slots: Semaphore) -> u32 {
+    ///     let _slot = slots.acquire(); // at most two workers in here at once
+    ///     slots.get_value()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let slots = Semaphore::new(2)?;
+    /// let mut ps: Vec<_> = (0..4).map(|_| Process::new(worker, (slots.clone(),))).collect();
+    /// for p in &mut ps { p.start()?; }
+    /// for p in &mut ps { assert!(p.join()? <= 1); }
+    /// assert_eq!(slots.get_value(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn acquire(&self) -> SemaphoreGuard<'_> {
         while !self.take(None) {}
         SemaphoreGuard { sem: self }
     }
 
     /// Takes a unit if one is free (Python's `acquire(block=False)`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1)?;
+    /// let unit = sem.try_acquire().expect("one unit is free");
+    /// assert!(sem.try_acquire().is_none()); // Python's `acquire(block=False)` returning `False`
+    /// drop(unit);
+    /// # Ok(()) }
+    /// ```
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
         // `then`, not `then_some`: a guard built eagerly would be dropped on failure, releasing a unit.
         self.try_take().then(|| SemaphoreGuard { sem: self })
@@ -123,12 +173,42 @@ impl Semaphore {
 
     /// Takes a unit, waiting at most `timeout` (Python's `acquire(timeout=…)` returning `False`
     /// becomes `None`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Semaphore;
+    /// use std::time::Duration;
+    ///
+    /// let sem = Semaphore::new(0)?;
+    /// assert!(sem.acquire_timeout(Duration::from_millis(10)).is_none());
+    /// sem.release()?;
+    /// assert!(sem.acquire_timeout(Duration::from_secs(5)).is_some());
+    /// # Ok(()) }
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
         self.take(Some(raw::deadline(timeout))).then(|| SemaphoreGuard { sem: self })
     }
 
     /// Gives a unit back, from any process. A plain semaphore may go above its initial value; a
     /// bounded one refuses ([`ReleaseError::TooManyReleases`]).
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::Semaphore;
+    /// use std::time::Duration;
+    ///
+    /// fn signal(ready: Semaphore) {
+    ///     ready.release().unwrap(); // any process may release
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ready = Semaphore::new(0)?;
+    /// let mut p = Process::new(signal, (ready.clone(),));
+    /// p.start()?;
+    /// let unit = ready.acquire_timeout(Duration::from_secs(60)); // waits for the child's release
+    /// assert!(unit.is_some());
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         let bound = self.state.bound.load(Ordering::Relaxed);
         if bound == 0 {
@@ -157,6 +237,16 @@ impl Semaphore {
     }
 
     /// The number of free units (Python's `get_value()`); only a snapshot.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(2)?;
+    /// let _unit = sem.acquire();
+    /// assert_eq!(sem.get_value(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn get_value(&self) -> u32 {
         self.state.value.load(Ordering::Relaxed)
     }
@@ -164,6 +254,18 @@ impl Semaphore {
 
 impl SemaphoreGuard<'_> {
     /// Keeps the unit without a guard; give it back later with [`Semaphore::release`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1)?;
+    /// sem.acquire().leak(); // Python: `sem.acquire()` with no `with`
+    /// assert_eq!(sem.get_value(), 0);
+    /// sem.release()?;
+    /// assert_eq!(sem.get_value(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn leak(self) {
         std::mem::forget(self);
     }
@@ -206,31 +308,94 @@ pub struct BoundedSemaphore {
 
 impl BoundedSemaphore {
     /// A bounded semaphore with `value` units, which is also its bound.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(2)?; // Python: `BoundedSemaphore(2)`
+    /// assert_eq!(sem.get_value(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn new(value: u32) -> io::Result<BoundedSemaphore> {
         Ok(BoundedSemaphore { inner: Semaphore::with_bound(value, value.max(1))? })
     }
 
     /// Takes a unit, waiting while there is none.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1)?;
+    /// let unit = sem.acquire();
+    /// assert_eq!(sem.get_value(), 0);
+    /// drop(unit);
+    /// assert_eq!(sem.get_value(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn acquire(&self) -> SemaphoreGuard<'_> {
         self.inner.acquire()
     }
 
     /// Takes a unit if one is free.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(1)?;
+    /// let _unit = sem.try_acquire().expect("one unit is free");
+    /// assert!(sem.try_acquire().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
         self.inner.try_acquire()
     }
 
     /// Takes a unit, waiting at most `timeout`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::BoundedSemaphore;
+    /// use std::time::Duration;
+    ///
+    /// let sem = BoundedSemaphore::new(1)?;
+    /// let _unit = sem.acquire_timeout(Duration::from_secs(5)).expect("free");
+    /// assert!(sem.acquire_timeout(Duration::from_millis(10)).is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
         self.inner.acquire_timeout(timeout)
     }
 
     /// Gives a unit back; above the initial value this is [`ReleaseError::TooManyReleases`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{BoundedSemaphore, ReleaseError};
+    ///
+    /// let sem = BoundedSemaphore::new(1)?;
+    /// sem.acquire().leak();
+    /// sem.release()?; // back to its initial value
+    /// assert_eq!(sem.release(), Err(ReleaseError::TooManyReleases));
+    /// # Ok(()) }
+    /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
         self.inner.release()
     }
 
     /// The number of free units.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::BoundedSemaphore;
+    ///
+    /// let sem = BoundedSemaphore::new(3)?;
+    /// let _unit = sem.acquire();
+    /// assert_eq!(sem.get_value(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn get_value(&self) -> u32 {
         self.inner.get_value()
     }
