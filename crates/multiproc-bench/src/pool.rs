@@ -15,6 +15,7 @@ pub fn square(x: u64) -> u64 {
 
 /// The CPU-bound task: the sum of `i * i` for `i < n`, computed one term at a time (`black_box`
 /// keeps the compiler from replacing the loop by its closed form, so the work is what Python does).
+#[inline(never)]
 pub fn cpu_task(n: u64) -> u64 {
     (0..n).map(|i| black_box(i).wrapping_mul(black_box(i))).fold(0u64, u64::wrapping_add)
 }
@@ -83,7 +84,10 @@ fn startup(opts: &Opts) -> Result<Figure, String> {
     Ok(Figure::new("pool_startup", "multiproc", "ms", Better::Lower, 1, samples))
 }
 
+/// A sample here lasts about 15 ms against Python's second, so one core busy elsewhere for a few
+/// milliseconds moves it a lot: it takes four times the samples for a steady median.
 fn cpu(opts: &Opts) -> Result<Figure, String> {
+    let opts = &Opts { reps: opts.reps * 4, ..opts.clone() };
     let tasks = vec![opts.size(200_000, 20_000); 64];
     let (mut serial, mut parallel) = (Vec::new(), Vec::new());
     let samples = measure(opts, || {

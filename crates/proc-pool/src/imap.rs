@@ -1,5 +1,6 @@
 //! [`Imap`]: the lazy iterators of `imap` and `imap_unordered`.
 
+use std::any::TypeId;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex};
@@ -58,6 +59,8 @@ struct Shared<R> {
 pub struct Imap<'p, I: Iterator, R> {
     pool: &'p Pool,
     f: SharedFn<I::Item, R>,
+    /// The function's type, for the pool's cost estimates.
+    function: TypeId,
     input: Option<I>,
     chunksize: usize,
     order: ImapOrder,
@@ -81,6 +84,7 @@ where
     pub(crate) fn new(
         pool: &'p Pool,
         f: SharedFn<I::Item, R>,
+        function: TypeId,
         input: I,
         chunksize: usize,
         order: ImapOrder,
@@ -88,6 +92,7 @@ where
         Imap {
             pool,
             f,
+            function,
             input: Some(input),
             chunksize,
             order,
@@ -136,7 +141,7 @@ where
                 drop(arrived);
                 shared.cond.notify_all();
             });
-            match self.pool.submit_chunk(self.f, &chunk, sink) {
+            match self.pool.submit_chunk(self.f, &chunk, self.function, sink) {
                 Ok(()) => {
                     self.next_chunk += 1;
                     self.chunks_out += 1;

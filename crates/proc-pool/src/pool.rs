@@ -15,7 +15,8 @@
 //! worker's writer lock, then takes the state lock briefly to move tasks from the queue to the
 //! worker's in-flight list, so the order of that list is the order on the wire.
 
-use std::collections::VecDeque;
+use std::any::TypeId;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -36,7 +37,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{PoolError, TaskError};
 use crate::imap::{Imap, ImapOrder};
 use crate::result::{AsyncResult, CallbackJob, Callbacks, Delivery, Slot};
-use crate::task::{self, Batch, INIT_ID, Payload, Reply, TaskMsg};
+use crate::task::{self, Batch, INIT_ID, Kind, Payload, Reply, TaskMsg};
 
 /// What a task's completion does with its outcome (decode and deliver); runs outside every lock.
 pub(crate) type Sink = Box<dyn FnOnce(Result<Payload, TaskError>) + Send>;
@@ -102,13 +103,17 @@ impl PoolBuilder {
         let f = SharedFn::new(move |a: A| f.call(a));
         // An encoding failure is kept and reported by `build`.
         self.init = Some(match Payload::encode(&(f, args)) {
-            Ok(payload) => {
-                TaskMsg { id: INIT_ID, run: SharedFn::new(task::run_init::<A>), payload }
-            }
+            Ok(payload) => TaskMsg {
+                id: INIT_ID,
+                run: SharedFn::new(task::run_init::<A>),
+                payload,
+                kind: None,
+            },
             Err(e) => TaskMsg {
                 id: INIT_ID,
                 run: bad_init(),
                 payload: Payload { bytes: e.into_bytes(), fds: Vec::new() },
+                kind: None,
             },
         });
         self
@@ -204,8 +209,6 @@ struct Worker {
     /// When its first in-flight task became its first.
     head_since: Instant,
     last_reply: Instant,
-    /// Average time a task took here, in seconds (0: not known yet).
-    cost: f64,
     /// It was killed for running over the task timeout.
     timed_out: bool,
 }
@@ -223,21 +226,23 @@ impl Worker {
             writable: false,
             head_since: now,
             last_reply: now,
-            cost: 0.0,
             timed_out: false,
         }
     }
 
-    /// How many more tasks it may be sent now.
-    fn room(&self, maxtasks: Option<u64>) -> usize {
+    /// How many more tasks it may be sent now, when the next one is expected to take `cost`
+    /// seconds (`None`: not known yet).
+    fn room(&self, maxtasks: Option<u64>, cost: Option<f64>) -> usize {
         if !self.writable {
             return 0;
         }
         // Until a task time is known, one at a time: the first tasks spread over all workers.
-        let depth = if self.cost <= 0.0 {
-            1
-        } else {
-            ((PIPELINE_TIME / self.cost).ceil() as usize).clamp(1, MAX_DEPTH)
+        // Then enough to keep the worker busy while its replies travel (one queued behind the
+        // running one at least), and no more, so that work still queued here goes to whichever
+        // worker frees up first.
+        let depth = match cost {
+            None => 1,
+            Some(c) => ((PIPELINE_TIME / c.max(1e-9)).ceil() as usize + 1).clamp(2, MAX_DEPTH),
         };
         // Top up only once half the queue drained, so tasks go out in batches rather than one
         // per reply.
@@ -263,6 +268,16 @@ struct State {
     feed: bool,
     /// The reader thread has finished: every worker is gone.
     finished: bool,
+    /// What one call of each function has taken, in seconds (a moving average).
+    costs: HashMap<TypeId, f64>,
+}
+
+impl State {
+    /// The expected time of the next queued task, if its function has run here before.
+    fn head_cost(&self) -> Option<f64> {
+        let kind = self.pending.front()?.task.kind?;
+        self.costs.get(&kind.function).map(|c| c * kind.calls as f64)
+    }
 }
 
 struct WriterSlot {
@@ -423,6 +438,7 @@ impl Pool {
                 broken: None,
                 feed: false,
                 finished: false,
+                costs: HashMap::new(),
             }),
             feed_cond: Condvar::new(),
             writers,
@@ -498,7 +514,7 @@ impl Pool {
     /// Queues tasks and writes what fits to the workers.
     fn submit(
         &self,
-        tasks: Vec<(Payload, task::Trampoline, Sink)>,
+        tasks: Vec<(Payload, task::Trampoline, Kind, Sink)>,
         lazy: bool,
     ) -> Result<(), PoolError> {
         {
@@ -515,11 +531,11 @@ impl Pool {
             } else {
                 Self::accepting(&st)?;
             }
-            for (payload, run, sink) in tasks {
+            for (payload, run, kind, sink) in tasks {
                 let id = st.next_id;
                 st.next_id += 1;
-                st.pending
-                    .push_back(Pending { task: Arc::new(TaskMsg { id, run, payload }), sink });
+                let task = Arc::new(TaskMsg { id, run, payload, kind: Some(kind) });
+                st.pending.push_back(Pending { task, sink });
             }
         }
         pump(&self.inner);
@@ -570,7 +586,8 @@ impl Pool {
             });
             delivery.deliver(value);
         });
-        self.submit(vec![(payload, task::chunk_trampoline::<A, F::Output>(), sink)], false)?;
+        let run = task::chunk_trampoline::<A, F::Output>();
+        self.submit(vec![(payload, run, Kind::of::<F>(1), sink)], false)?;
         Ok(AsyncResult::new(slot))
     }
 
@@ -659,7 +676,7 @@ impl Pool {
                 let results = outcome.and_then(decode_results::<R>);
                 lock_ignoring_poison(&collector).chunk_done(start, results);
             });
-            tasks.push((payload, run, sink));
+            tasks.push((payload, run, Kind::of::<F>(chunk.len()), sink));
         }
         self.submit(tasks, false)?;
         Ok(AsyncResult::new(slot))
@@ -721,6 +738,7 @@ impl Pool {
         Ok(Imap::new(
             self,
             SharedFn::new(f),
+            TypeId::of::<F>(),
             items.into_iter(),
             chunksize.max(1),
             ImapOrder::Ordered,
@@ -760,6 +778,7 @@ impl Pool {
         Ok(Imap::new(
             self,
             SharedFn::new(f),
+            TypeId::of::<F>(),
             items.into_iter(),
             chunksize.max(1),
             ImapOrder::Unordered,
@@ -771,6 +790,7 @@ impl Pool {
         &self,
         f: SharedFn<A, R>,
         chunk: &[A],
+        function: TypeId,
         sink: Sink,
     ) -> Result<(), PoolError>
     where
@@ -778,7 +798,8 @@ impl Pool {
         R: Serialize + DeserializeOwned + 'static,
     {
         let payload = Payload::encode(&(f, chunk)).map_err(PoolError::Encode)?;
-        self.submit(vec![(payload, task::chunk_trampoline::<A, R>(), sink)], true)
+        let kind = Kind { function, calls: chunk.len().max(1) };
+        self.submit(vec![(payload, task::chunk_trampoline::<A, R>(), kind, sink)], true)
     }
 
     // ---- ending -----------------------------------------------------------------------------
@@ -978,6 +999,7 @@ fn start_worker(
                     .collect::<Result<_, _>>()
                     .map_err(io)?,
             },
+            kind: None,
         }),
         None => None,
     };
@@ -1032,8 +1054,9 @@ fn pump(inner: &Inner) {
                 return;
             }
             // The worker with the least queued that has room.
+            let cost = st.head_cost();
             match (0..st.workers.len())
-                .filter(|&i| st.workers[i].room(maxtasks) > 0)
+                .filter(|&i| st.workers[i].room(maxtasks, cost) > 0)
                 .min_by_key(|&i| st.workers[i].in_flight.len())
             {
                 Some(i) => i,
@@ -1050,9 +1073,10 @@ fn pump(inner: &Inner) {
             }
             // Share what is queued among the workers with room, so one worker does not take
             // everything while another idles.
-            let sharers = st.workers.iter().filter(|w| w.room(maxtasks) > 0).count().max(1);
+            let cost = st.head_cost();
+            let sharers = st.workers.iter().filter(|w| w.room(maxtasks, cost) > 0).count().max(1);
             let w = &mut st.workers[i];
-            let room = w.room(maxtasks).min(st.pending.len().div_ceil(sharers).max(1));
+            let room = w.room(maxtasks, cost).min(st.pending.len().div_ceil(sharers).max(1));
             let now = Instant::now();
             if w.in_flight.is_empty() {
                 w.head_since = now;
@@ -1268,8 +1292,14 @@ fn reader_loop(
                 };
                 let t = w.in_flight.remove(k).expect("found above");
                 let took = now.saturating_duration_since(t.sent_at.max(w.last_reply)).as_secs_f64();
-                w.cost = if w.cost <= 0.0 { took } else { 0.8 * w.cost + 0.2 * took };
                 w.last_reply = now;
+                if let Some(kind) = t.task.kind {
+                    let per_call = took / kind.calls as f64;
+                    st.costs
+                        .entry(kind.function)
+                        .and_modify(|c| *c = 0.8 * *c + 0.2 * per_call)
+                        .or_insert(per_call);
+                }
                 w.head_since = now;
                 sinks.push((t.sink, reply.outcome.map_err(TaskError::Message)));
             }
@@ -1387,7 +1417,6 @@ fn reader_loop(
                     w.current = Some(s.current);
                     w.sent = 0;
                     w.writable = true;
-                    w.cost = 0.0;
                     w.last_reply = Instant::now();
                     readers[i] = Some(s.reader);
                     if st.terminated {

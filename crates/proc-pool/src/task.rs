@@ -12,6 +12,7 @@
 //! task it held (the one in that word, if no reply came for it) and which queued ones it never
 //! started.
 
+use std::any::TypeId;
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -55,12 +56,30 @@ impl Payload {
 /// A trampoline: runs a task's payload and returns the encoded results.
 pub(crate) type Trampoline = SharedFn<Payload, Result<Payload, String>>;
 
+/// Which function a task calls and how many times: the pool learns what a call of each function
+/// costs, to decide how many of its tasks to queue ahead of a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Kind {
+    /// The function's type (every `fn` item and closure has its own).
+    pub(crate) function: TypeId,
+    /// Calls in the task (a chunk's length).
+    pub(crate) calls: usize,
+}
+
+impl Kind {
+    pub(crate) fn of<F: 'static>(calls: usize) -> Kind {
+        Kind { function: TypeId::of::<F>(), calls: calls.max(1) }
+    }
+}
+
 /// One task as it travels to a worker.
 #[derive(Debug)]
 pub(crate) struct TaskMsg {
     pub(crate) id: u64,
     pub(crate) run: Trampoline,
     pub(crate) payload: Payload,
+    /// Known on the pool's side only (it does not travel).
+    pub(crate) kind: Option<Kind>,
 }
 
 #[derive(Serialize)]
@@ -103,6 +122,7 @@ impl<'de> Deserialize<'de> for TaskMsg {
                 bytes: t.bytes,
                 fds: t.fds.into_iter().map(Handle::into_inner).collect(),
             },
+            kind: None,
         })
     }
 }
