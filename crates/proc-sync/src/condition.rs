@@ -103,6 +103,19 @@ pub struct Condition {
 }
 
 /// Holds a [`Condition`]'s lock; wait and notify through it. Releases the lock when dropped.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_sync::Condition;
+/// use std::time::Duration;
+///
+/// let cond = Condition::new()?;
+/// let mut g = cond.acquire().unwrap(); // Python: `with cond:`
+/// g.notify_all(); // nobody waits: nothing happens
+/// assert!(!g.wait_timeout(Duration::from_millis(10)));
+/// drop(g); // the lock is released
+/// # Ok(()) }
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ConditionGuard<'a> {
     cond: &'a Condition,
@@ -110,21 +123,66 @@ pub struct ConditionGuard<'a> {
 
 impl Condition {
     /// A condition over a new [`RLock`] (Python's default).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Condition;
+    ///
+    /// let cond = Condition::new()?; // Python: `Condition()`, over a new RLock
+    /// let outer = cond.acquire().unwrap();
+    /// let inner = cond.acquire().unwrap(); // recursive: the same thread may take it again
+    /// drop((inner, outer));
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> io::Result<Condition> {
         Self::with_rlock(RLock::new()?)
     }
 
     /// A condition over `lock`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Condition, Lock};
+    ///
+    /// let lock = Lock::new()?;
+    /// let cond = Condition::with_lock(lock.clone())?; // Python: `Condition(lock)`
+    /// let held = cond.acquire().unwrap();
+    /// assert!(lock.locked());
+    /// drop(held);
+    /// # Ok(()) }
+    /// ```
     pub fn with_lock(lock: Lock) -> io::Result<Condition> {
         Ok(Condition { lock: CondLock::Plain(lock), state: Shared::new(CondState::default())? })
     }
 
     /// A condition over `lock`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Condition, RLock};
+    ///
+    /// let lock = RLock::new()?;
+    /// let cond = Condition::with_rlock(lock.clone())?;
+    /// let _held = cond.acquire().unwrap();
+    /// assert!(lock.is_owned());
+    /// # Ok(()) }
+    /// ```
     pub fn with_rlock(lock: RLock) -> io::Result<Condition> {
         Ok(Condition { lock: CondLock::Recursive(lock), state: Shared::new(CondState::default())? })
     }
 
     /// Takes the condition's lock.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Condition;
+    /// use std::time::Duration;
+    ///
+    /// let cond = Condition::new()?;
+    /// let mut g = cond.acquire().unwrap();
+    /// assert!(!g.wait_timeout(Duration::from_millis(10)), "nobody notified");
+    /// # Ok(()) }
+    /// ```
     pub fn acquire(&self) -> Result<ConditionGuard<'_>, OwnerDied<ConditionGuard<'_>>> {
         let a = match &self.lock {
             CondLock::Plain(l) => match l.acquire() {
@@ -265,6 +323,30 @@ impl Condition {
 
     /// Waits for a notify, with the lock held by the caller (held through a leaked guard, or through
     /// the [`Lock`]/[`RLock`] the condition was made with). Python's `wait()`.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::{Condition, Event, Lock};
+    ///
+    /// fn announce(cond: Condition, ready: Event) {
+    ///     let mut g = cond.acquire().unwrap();
+    ///     ready.set();
+    ///     g.notify_all();
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let lock = Lock::new()?;
+    /// let cond = Condition::with_lock(lock.clone())?;
+    /// let ready = Event::new()?;
+    /// lock.acquire().unwrap().leak(); // Python: `cond.acquire()`
+    /// let mut p = Process::new(announce, (cond.clone(), ready.clone()));
+    /// p.start()?;
+    /// while !ready.is_set() {
+    ///     cond.wait()?; // the child notifies once it has the lock, which this wait releases
+    /// }
+    /// lock.release()?; // Python: `cond.release()`
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn wait(&self) -> Result<(), ConditionError> {
         if !self.held() {
             return Err(ConditionError::WaitWithoutLock);
@@ -274,6 +356,20 @@ impl Condition {
     }
 
     /// As [`wait`](Self::wait), at most `timeout`; `Ok(false)` if it timed out.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Condition, ConditionError, Lock};
+    /// use std::time::Duration;
+    ///
+    /// let lock = Lock::new()?;
+    /// let cond = Condition::with_lock(lock.clone())?;
+    /// assert_eq!(cond.wait_timeout(Duration::from_millis(10)), Err(ConditionError::WaitWithoutLock));
+    /// lock.acquire().unwrap().leak();
+    /// assert_eq!(cond.wait_timeout(Duration::from_millis(10)), Ok(false)); // nobody notified
+    /// lock.release()?;
+    /// # Ok(()) }
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ConditionError> {
         if !self.held() {
             return Err(ConditionError::WaitWithoutLock);
@@ -282,6 +378,19 @@ impl Condition {
     }
 
     /// Wakes up to `n` waiters; the caller must hold the lock. Python's `notify(n)`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Condition, ConditionError, Lock};
+    ///
+    /// let lock = Lock::new()?;
+    /// let cond = Condition::with_lock(lock.clone())?;
+    /// assert_eq!(cond.notify(1), Err(ConditionError::NotifyWithoutLock));
+    /// lock.acquire().unwrap().leak();
+    /// cond.notify(1)?;
+    /// lock.release()?;
+    /// # Ok(()) }
+    /// ```
     pub fn notify(&self, n: u32) -> Result<(), ConditionError> {
         if !self.held() {
             return Err(ConditionError::NotifyWithoutLock);
@@ -291,6 +400,18 @@ impl Condition {
     }
 
     /// Wakes every waiter; the caller must hold the lock.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Condition, Lock};
+    ///
+    /// let lock = Lock::new()?;
+    /// let cond = Condition::with_lock(lock.clone())?;
+    /// lock.acquire().unwrap().leak();
+    /// cond.notify_all()?; // Python: `cond.notify_all()` between `acquire()` and `release()`
+    /// lock.release()?;
+    /// # Ok(()) }
+    /// ```
     pub fn notify_all(&self) -> Result<(), ConditionError> {
         self.notify(u32::MAX)
     }
@@ -298,16 +419,71 @@ impl Condition {
 
 impl ConditionGuard<'_> {
     /// Releases the lock, waits for a notify, takes the lock back.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::{Condition, Event};
+    ///
+    /// fn announce(cond: Condition, ready: Event) {
+    ///     let mut g = cond.acquire().unwrap();
+    ///     ready.set();
+    ///     g.notify_all();
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cond = Condition::new()?;
+    /// let ready = Event::new()?;
+    /// let mut g = cond.acquire().unwrap();
+    /// let mut p = Process::new(announce, (cond.clone(), ready.clone()));
+    /// p.start()?;
+    /// while !ready.is_set() {
+    ///     g.wait(); // releases the lock, so the child can take it and notify
+    /// }
+    /// drop(g);
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn wait(&mut self) {
         while !self.cond.wait_locked(None) {}
     }
 
     /// As [`wait`](Self::wait), at most `timeout`; `false` if it timed out.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Condition;
+    /// use std::time::Duration;
+    ///
+    /// let cond = Condition::new()?;
+    /// let mut g = cond.acquire().unwrap();
+    /// assert!(!g.wait_timeout(Duration::from_millis(10)));
+    /// # Ok(()) }
+    /// ```
     pub fn wait_timeout(&mut self, timeout: Duration) -> bool {
         self.cond.wait_locked(Some(raw::deadline(timeout)))
     }
 
     /// Waits while `condition()` is true (checked with the lock held, before each wait).
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_sync::{Condition, Event};
+    ///
+    /// fn announce(cond: Condition, ready: Event) {
+    ///     let mut g = cond.acquire().unwrap();
+    ///     ready.set();
+    ///     g.notify_all();
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cond = Condition::new()?;
+    /// let ready = Event::new()?;
+    /// let mut g = cond.acquire().unwrap();
+    /// let mut p = Process::new(announce, (cond.clone(), ready.clone()));
+    /// p.start()?;
+    /// g.wait_while(|| !ready.is_set());
+    /// drop(g);
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn wait_while(&mut self, mut condition: impl FnMut() -> bool) {
         while condition() {
             self.wait();
@@ -316,6 +492,20 @@ impl ConditionGuard<'_> {
 
     /// Python's `wait_for(predicate, timeout)`: waits until `predicate()` is true or the timeout
     /// passes (`None`: no limit), and returns the predicate's last value.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::{Condition, Event};
+    /// use std::time::Duration;
+    ///
+    /// let cond = Condition::new()?;
+    /// let ready = Event::new()?;
+    /// let mut g = cond.acquire().unwrap();
+    /// assert!(!g.wait_for(|| ready.is_set(), Some(Duration::from_millis(10))));
+    /// ready.set();
+    /// assert!(g.wait_for(|| ready.is_set(), None)); // true already: no wait
+    /// # Ok(()) }
+    /// ```
     pub fn wait_for(
         &mut self,
         mut predicate: impl FnMut() -> bool,
@@ -334,16 +524,44 @@ impl ConditionGuard<'_> {
     }
 
     /// Wakes up to `n` waiters.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Condition;
+    ///
+    /// let cond = Condition::new()?;
+    /// let mut g = cond.acquire().unwrap();
+    /// g.notify(2); // Python: `cond.notify(2)`
+    /// # Ok(()) }
+    /// ```
     pub fn notify(&mut self, n: u32) {
         self.cond.notify_locked(n);
     }
 
     /// Wakes one waiter.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Condition;
+    ///
+    /// let cond = Condition::new()?;
+    /// cond.acquire().unwrap().notify_one(); // Python: `cond.notify()`
+    /// # Ok(()) }
+    /// ```
     pub fn notify_one(&mut self) {
         self.cond.notify_locked(1);
     }
 
     /// Wakes every waiter.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_sync::Condition;
+    ///
+    /// let cond = Condition::new()?;
+    /// cond.acquire().unwrap().notify_all();
+    /// # Ok(()) }
+    /// ```
     pub fn notify_all(&mut self) {
         self.cond.notify_locked(u32::MAX);
     }

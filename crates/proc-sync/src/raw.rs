@@ -84,6 +84,16 @@ pub(crate) fn thread_token() -> u32 {
 }
 
 /// How a blocking acquisition ended.
+///
+/// ```
+/// use proc_sync::raw::{Acquired, RawLock};
+/// use std::time::Instant;
+///
+/// let lock = RawLock::default();
+/// assert_eq!(lock.lock(None), Acquired::Clean);
+/// assert_eq!(lock.lock(Some(Instant::now())), Acquired::TimedOut); // held: no waiting left
+/// lock.unlock();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Acquired {
     /// The lock was free or released normally.
@@ -100,6 +110,24 @@ pub enum Acquired {
 ///
 /// It is not reentrant and has no guard: callers pair [`lock`](RawLock::lock) with
 /// [`unlock`](RawLock::unlock) themselves. [`Lock`](crate::Lock) is the safe type built on it.
+///
+/// ```
+/// use proc_core::{Process, Shared};
+/// use proc_sync::raw::{Acquired, RawLock};
+///
+/// fn hold_and_release(lock: Shared<RawLock>) -> bool {
+///     let got = lock.lock(None) == Acquired::Clean;
+///     lock.unlock();
+///     got
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let lock = Shared::new(RawLock::default())?; // the word lives in shared memory
+/// let mut p = Process::new(hold_and_release, (lock.clone(),));
+/// p.start()?;
+/// assert!(p.join()?);
+/// assert!(!lock.is_locked());
+/// # Ok(()) }
+/// ```
 #[repr(C)]
 #[derive(Default, Debug)]
 pub struct RawLock {
@@ -108,6 +136,15 @@ pub struct RawLock {
 
 impl RawLock {
     /// One attempt, no waiting.
+    ///
+    /// ```
+    /// use proc_sync::raw::RawLock;
+    ///
+    /// let lock = RawLock::default();
+    /// assert!(lock.try_lock());
+    /// assert!(!lock.try_lock()); // not reentrant
+    /// lock.unlock();
+    /// ```
     pub fn try_lock(&self) -> bool {
         self.word
             .compare_exchange(0, me_bits() | HELD, Ordering::Acquire, Ordering::Relaxed)
@@ -115,6 +152,25 @@ impl RawLock {
     }
 
     /// Takes the lock, waiting until `deadline` (`None`: no limit).
+    ///
+    /// ```
+    /// use proc_sync::raw::{Acquired, RawLock};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let lock = RawLock::default();
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// match lock.lock(Some(deadline)) {
+    ///     Acquired::Clean => {
+    ///         // … the critical section …
+    ///         lock.unlock();
+    ///     }
+    ///     Acquired::OwnerDied => {
+    ///         // … repair what the dead holder left half-done …
+    ///         lock.unlock();
+    ///     }
+    ///     Acquired::TimedOut => eprintln!("still busy after 5 s"),
+    /// }
+    /// ```
     pub fn lock(&self, deadline: Option<Instant>) -> Acquired {
         let me = me_bits();
         if self.word.compare_exchange(0, me | HELD, Ordering::Acquire, Ordering::Relaxed).is_ok() {
@@ -183,6 +239,15 @@ impl RawLock {
     }
 
     /// Releases the lock; `false` if it was not locked (nothing changes then).
+    ///
+    /// ```
+    /// use proc_sync::raw::RawLock;
+    ///
+    /// let lock = RawLock::default();
+    /// assert!(lock.try_lock());
+    /// assert!(lock.unlock());
+    /// assert!(!lock.unlock()); // it was not locked
+    /// ```
     pub fn unlock(&self) -> bool {
         // One atomic swap: storing 0 over an unlocked word changes nothing.
         let prev = self.word.swap(0, Ordering::Release);
@@ -193,16 +258,42 @@ impl RawLock {
     }
 
     /// Whether the lock is held.
+    ///
+    /// ```
+    /// use proc_sync::raw::RawLock;
+    ///
+    /// let lock = RawLock::default();
+    /// assert!(!lock.is_locked());
+    /// assert!(lock.try_lock());
+    /// assert!(lock.is_locked());
+    /// ```
     pub fn is_locked(&self) -> bool {
         self.word.load(Ordering::Relaxed) != 0
     }
 
     /// Whether the calling process holds the lock.
+    ///
+    /// ```
+    /// use proc_sync::raw::RawLock;
+    ///
+    /// let lock = RawLock::default();
+    /// assert!(lock.try_lock());
+    /// assert!(lock.held_by_this_process());
+    /// ```
     pub fn held_by_this_process(&self) -> bool {
         self.word.load(Ordering::Relaxed) & !STATE == me_bits()
     }
 
     /// The holder's pid, if held.
+    ///
+    /// ```
+    /// use proc_sync::raw::RawLock;
+    ///
+    /// let lock = RawLock::default();
+    /// assert_eq!(lock.holder_pid(), None);
+    /// assert!(lock.try_lock());
+    /// assert_eq!(lock.holder_pid(), Some(std::process::id()));
+    /// ```
     pub fn holder_pid(&self) -> Option<u32> {
         holder_of(self.word.load(Ordering::Relaxed)).map(|h| h.pid)
     }
@@ -217,11 +308,54 @@ unsafe impl proc_core::ShmSafe for RawLock {}
 /// deadline; spurious returns are possible, so callers look at their state again in a loop. Works
 /// across processes when `word` is in shared memory. A signal makes it return `true` early; the
 /// caller's loop then waits again with the time that is left.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_core::Shared;
+/// use proc_sync::raw;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::{Duration, Instant};
+///
+/// let word = Shared::new(AtomicU32::new(0))?;
+/// let deadline = Instant::now() + Duration::from_secs(60);
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         word.store(1, Ordering::Release);
+///         raw::wake(&word, 1);
+///     });
+///     while word.load(Ordering::Acquire) == 0 {
+///         assert!(raw::wait(&word, 0, Some(deadline)), "timed out");
+///     }
+/// });
+/// # Ok(()) }
+/// ```
 pub fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
     sys::wait(word, expected, deadline) != Wait::TimedOut
 }
 
 /// Wakes up to `n` threads sleeping in [`wait`] on `word`, in any process.
+///
+/// ```
+/// use proc_core::{Process, Shared};
+/// use proc_sync::raw;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::{Duration, Instant};
+///
+/// fn ring(bell: Shared<AtomicU32>) {
+///     bell.store(1, Ordering::Release);
+///     raw::wake(&bell, u32::MAX); // wakes sleepers in every process
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let bell = Shared::new(AtomicU32::new(0))?;
+/// let mut p = Process::new(ring, (bell.clone(),));
+/// p.start()?;
+/// let deadline = Instant::now() + Duration::from_secs(60);
+/// while bell.load(Ordering::Acquire) == 0 {
+///     assert!(raw::wait(&bell, 0, Some(deadline)), "timed out");
+/// }
+/// p.join()?;
+/// # Ok(()) }
+/// ```
 pub fn wake(word: &AtomicU32, n: u32) {
     sys::wake(word, n)
 }
