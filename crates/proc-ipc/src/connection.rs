@@ -67,6 +67,18 @@ pub struct Pipe;
 impl Pipe {
     /// A duplex pair over a Unix socket pair: each end sends and receives `T`, and OS handles can
     /// travel inside messages (Python's `Pipe()`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<String>()?; // Python: `a, b = Pipe()`
+    /// a.send(&"ping".to_string())?;
+    /// assert_eq!(b.recv()?, "ping");
+    /// b.send(&"pong".to_string())?; // both ends send and receive
+    /// assert_eq!(a.recv()?, "pong");
+    /// # Ok(()) }
+    /// ```
     #[allow(clippy::new_ret_no_self)]
     pub fn new<T>() -> io::Result<(Connection<T>, Connection<T>)> {
         Self::duplex()
@@ -74,6 +86,19 @@ impl Pipe {
 
     /// A duplex pair whose two directions carry different types: the first end sends `A` and
     /// receives `B`, the second the other way round (a request/response channel).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// // Requests are `u32`s, answers `String`s.
+    /// let (mut client, mut server) = Pipe::duplex::<u32, String>()?;
+    /// client.send(&7)?;
+    /// let n = server.recv()?;
+    /// server.send(&format!("{n} squared is {}", n * n))?;
+    /// assert_eq!(client.recv()?, "7 squared is 49");
+    /// # Ok(()) }
+    /// ```
     pub fn duplex<A, B>() -> io::Result<(Connection<A, B>, Connection<B, A>)> {
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
         Ok((
@@ -84,6 +109,25 @@ impl Pipe {
 
     /// A one-way pair `(reader, writer)` over an OS pipe (Python's `Pipe(duplex=False)`): the
     /// first end only receives, the second only sends. A pipe cannot carry OS handles.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_ipc::{Connection, Pipe};
+    ///
+    /// fn produce(mut w: Connection<u64>) {
+    ///     for i in 0..3 {
+    ///         w.send(&i).unwrap();
+    ///     }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut r, w) = Pipe::one_way()?; // Python: `r, w = Pipe(duplex=False)`
+    /// let mut p = Process::new(produce, (w,)); // the parent's copy of `w` moves into the child
+    /// p.start()?;
+    /// let got: Vec<u64> = r.iter().collect::<Result<_, _>>()?; // ends when the child's end closes
+    /// assert_eq!(got, [0, 1, 2]);
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn one_way<T>() -> io::Result<(Connection<T>, Connection<T>)> {
         let (r, w) = io::pipe()?;
         Ok((
@@ -142,6 +186,26 @@ struct Header {
 ///
 /// Dropping or [`close`](Connection::close)-ing every copy of one end (in every process) makes the
 /// other end's `recv` return [`RecvError::Disconnected`] once it has read everything sent.
+///
+/// ```
+/// use proc_core::Process;
+/// use proc_ipc::{Connection, Pipe};
+///
+/// fn double(mut conn: Connection<i64>) {
+///     while let Ok(x) = conn.recv() {
+///         conn.send(&(2 * x)).unwrap();
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut mine, theirs) = Pipe::new()?;
+/// let mut p = Process::new(double, (theirs,));
+/// p.start()?;
+/// mine.send(&21)?;
+/// assert_eq!(mine.recv()?, 42);
+/// drop(mine); // the child's `recv` sees end of stream and it returns
+/// p.join()?;
+/// # Ok(()) }
+/// ```
 pub struct Connection<S, R = S> {
     io: Option<Io>,
     mode: Mode,
@@ -253,6 +317,17 @@ impl<S, R> Connection<S, R> {
 
     /// Closes this end. Later calls return [`SendError::Closed`] / [`RecvError::Closed`]; the
     /// other end sees end of stream once no other copy of this end is open.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Pipe, RecvError, SendError};
+    ///
+    /// let (mut a, mut b) = Pipe::new::<u8>()?;
+    /// a.close();
+    /// assert!(matches!(a.send(&1), Err(SendError::Closed)));
+    /// assert!(matches!(b.recv(), Err(RecvError::Disconnected))); // Python's `EOFError`
+    /// # Ok(()) }
+    /// ```
     pub fn close(&mut self) {
         self.io = None;
         self.fds.clear();
@@ -262,32 +337,93 @@ impl<S, R> Connection<S, R> {
     }
 
     /// Whether [`close`](Connection::close) was called.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (mut a, _b) = Pipe::new::<u8>()?;
+    /// assert!(!a.is_closed());
+    /// a.close();
+    /// assert!(a.is_closed());
+    /// # Ok(()) }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.io.is_none()
     }
 
     /// Whether this end can receive (Python's `readable`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (r, w) = Pipe::one_way::<u8>()?;
+    /// assert!(r.is_readable() && !w.is_readable());
+    /// # Ok(()) }
+    /// ```
     pub fn is_readable(&self) -> bool {
         self.mode != Mode::WriteOnly
     }
 
     /// Whether this end can send (Python's `writable`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (r, w) = Pipe::one_way::<u8>()?;
+    /// assert!(w.is_writable() && !r.is_writable());
+    /// # Ok(()) }
+    /// ```
     pub fn is_writable(&self) -> bool {
         self.mode != Mode::ReadOnly
     }
 
     /// The largest message this end sends or accepts, in bytes (default 1 GiB).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{DEFAULT_MAX_MESSAGE_LEN, Pipe};
+    ///
+    /// let (a, _b) = Pipe::new::<u8>()?;
+    /// assert_eq!(a.max_message_len(), DEFAULT_MAX_MESSAGE_LEN);
+    /// # Ok(()) }
+    /// ```
     pub fn max_message_len(&self) -> u64 {
         self.limit
     }
 
     /// Sets the largest message this end sends or accepts (at most 2⁴⁸ bytes).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Pipe, RecvError};
+    ///
+    /// let (mut a, mut b) = Pipe::new::<Vec<u8>>()?;
+    /// b.set_max_message_len(100);
+    /// a.send(&vec![0; 1000])?;
+    /// assert!(matches!(b.recv(), Err(RecvError::TooLarge { .. }))); // the message stays in place
+    /// b.set_max_message_len(10_000);
+    /// assert_eq!(b.recv()?.len(), 1000);
+    /// # Ok(()) }
+    /// ```
     pub fn set_max_message_len(&mut self, limit: u64) {
         self.limit = limit.min(MAX_LEN);
     }
 
     /// Sends raw bytes as one message (Python's `send_bytes`); the other end reads them with
     /// [`recv_bytes`](Connection::recv_bytes).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<()>()?;
+    /// a.send_bytes(b"raw bytes, not encoded")?;
+    /// assert_eq!(b.recv_bytes()?, b"raw bytes, not encoded");
+    /// # Ok(()) }
+    /// ```
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         self.writer()?;
         let len = bytes.len() as u64;
@@ -301,12 +437,33 @@ impl<S, R> Connection<S, R> {
     }
 
     /// Receives one message as raw bytes (Python's `recv_bytes`), up to the connection's limit.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<()>()?;
+    /// a.send_bytes(&[1, 2, 3])?;
+    /// assert_eq!(b.recv_bytes()?, [1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
     pub fn recv_bytes(&mut self) -> Result<Vec<u8>, RecvError> {
         self.recv_bytes_max(self.limit)
     }
 
     /// Receives one message as raw bytes if it is at most `max_len` bytes (Python's
     /// `recv_bytes(maxlength)`). A longer message is [`RecvError::TooLarge`] and stays in place.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Pipe, RecvError};
+    ///
+    /// let (mut a, mut b) = Pipe::new::<()>()?;
+    /// a.send_bytes(&[0; 64])?;
+    /// assert!(matches!(b.recv_bytes_max(16), Err(RecvError::TooLarge { len: 64, .. })));
+    /// assert_eq!(b.recv_bytes_max(64)?.len(), 64); // still there
+    /// # Ok(()) }
+    /// ```
     pub fn recv_bytes_max(&mut self, max_len: u64) -> Result<Vec<u8>, RecvError> {
         let h = self.fetch(max_len.min(self.limit), None)?;
         Ok(self.take_payload(h))
@@ -334,12 +491,36 @@ impl<S, R> Connection<S, R> {
     }
 
     /// Receives one message as raw bytes, waiting at most `timeout`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Pipe, RecvError};
+    /// use std::time::Duration;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<()>()?;
+    /// assert!(matches!(b.recv_bytes_timeout(Duration::from_millis(10)), Err(RecvError::Timeout)));
+    /// a.send_bytes(b"now")?;
+    /// assert_eq!(b.recv_bytes_timeout(Duration::from_secs(5))?, b"now");
+    /// # Ok(()) }
+    /// ```
     pub fn recv_bytes_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>, RecvError> {
         self.recv_bytes_deadline(self.limit, deadline(timeout))
     }
 
     /// Receives one message into `buf` and returns its length (Python's `recv_bytes_into`). A
     /// message longer than `buf` is [`RecvError::BufferTooSmall`] and stays in place.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<()>()?;
+    /// a.send_bytes(b"hello")?;
+    /// let mut buf = [0u8; 16];
+    /// let n = b.recv_bytes_into(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok(()) }
+    /// ```
     pub fn recv_bytes_into(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         let h = self.header(None)?;
         if h.len > buf.len() as u64 {
@@ -374,6 +555,18 @@ impl<S, R> Connection<S, R> {
 
     /// Whether a message (or end of stream) can be received without waiting, waiting up to
     /// `timeout` for one (Python's `poll`; `Duration::ZERO` only looks).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    /// use std::time::Duration;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<u8>()?;
+    /// assert!(!b.poll(Duration::ZERO)?); // Python: `b.poll()` is `False`
+    /// a.send(&1)?;
+    /// assert!(b.poll(Duration::from_secs(5))?);
+    /// # Ok(()) }
+    /// ```
     pub fn poll(&mut self, timeout: Duration) -> Result<bool, RecvError> {
         self.reader()?;
         if self.pending.is_some() || self.rend > self.rpos {
@@ -562,6 +755,17 @@ impl<S, R> Connection<S, R> {
 impl<S: Serialize, R> Connection<S, R> {
     /// Sends `value` (Python's `send`). Blocks while the other end's buffer is full. Handles
     /// inside `value` travel with it (Unix sockets only).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    /// use std::collections::HashMap;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<HashMap<String, u32>>()?;
+    /// a.send(&HashMap::from([("apples".to_string(), 3)]))?; // any serde type
+    /// assert_eq!(b.recv()?["apples"], 3);
+    /// # Ok(()) }
+    /// ```
     pub fn send(&mut self, value: &S) -> Result<(), SendError> {
         let limit = self.limit;
         self.writer()?;
@@ -589,11 +793,33 @@ impl<S: Serialize, R> Connection<S, R> {
 impl<S, R: DeserializeOwned> Connection<S, R> {
     /// Receives the next message, waiting as long as it takes (Python's `recv`).
     /// [`RecvError::Disconnected`] once the other end is closed and everything was read.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Pipe, RecvError};
+    ///
+    /// let (mut a, mut b) = Pipe::new::<(u8, String)>()?;
+    /// a.send(&(1, "one".to_string()))?;
+    /// drop(a);
+    /// assert_eq!(b.recv()?, (1, "one".to_string()));
+    /// assert!(matches!(b.recv(), Err(RecvError::Disconnected))); // Python's `EOFError`
+    /// # Ok(()) }
+    /// ```
     pub fn recv(&mut self) -> Result<R, RecvError> {
         self.recv_until(None)
     }
 
     /// Receives the next message, waiting at most `timeout`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Pipe, RecvError};
+    /// use std::time::Duration;
+    ///
+    /// let (_a, mut b) = Pipe::new::<u8>()?;
+    /// assert!(matches!(b.recv_timeout(Duration::from_millis(10)), Err(RecvError::Timeout)));
+    /// # Ok(()) }
+    /// ```
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<R, RecvError> {
         self.recv_until(Some(deadline(timeout)))
     }
@@ -608,6 +834,20 @@ impl<S, R: DeserializeOwned> Connection<S, R> {
 
     /// An iterator over received messages that ends when the other end is closed (or at the
     /// first error, which it yields).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Pipe;
+    ///
+    /// let (mut a, mut b) = Pipe::new::<u32>()?;
+    /// for i in 1..=3 {
+    ///     a.send(&i)?;
+    /// }
+    /// drop(a);
+    /// let sum: u32 = b.iter().map(Result::unwrap).sum(); // ends at end of stream
+    /// assert_eq!(sum, 6);
+    /// # Ok(()) }
+    /// ```
     pub fn iter(&mut self) -> impl Iterator<Item = Result<R, RecvError>> + '_ {
         std::iter::from_fn(move || match self.recv() {
             Err(RecvError::Disconnected) => None,

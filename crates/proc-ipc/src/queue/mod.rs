@@ -76,6 +76,15 @@ pub struct Queue<T> {
 }
 
 /// Options for a new [`Queue`] (or [`JoinableQueue`]).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::Queue;
+///
+/// let q: Queue<Vec<u8>> = Queue::<Vec<u8>>::builder().maxsize(100).capacity(64 << 20).build()?;
+/// assert_eq!(q.maxsize(), Some(100));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct QueueBuilder {
     maxsize: usize,
@@ -85,6 +94,16 @@ pub struct QueueBuilder {
 impl QueueBuilder {
     /// The most items the queue holds at once; puts wait (or fail) while it is full. 0 (the
     /// default) is unbounded.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{PutError, Queue};
+    ///
+    /// let q: Queue<i32> = Queue::<i32>::builder().maxsize(1).build()?; // Python: `Queue(maxsize=1)`
+    /// q.put(1)?;
+    /// assert!(matches!(q.try_put(2), Err(PutError::Full(2))));
+    /// # Ok(()) }
+    /// ```
     pub fn maxsize(mut self, maxsize: usize) -> Self {
         self.maxsize = maxsize;
         self
@@ -93,12 +112,31 @@ impl QueueBuilder {
     /// Address space for items waiting in the queue, in bytes (default [`DEFAULT_CAPACITY`]).
     /// Memory is only used for what the items occupy; a put that would go beyond this fails with
     /// [`MessageError::NoSpace`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{MessageError, PutError, Queue};
+    ///
+    /// let q: Queue<Vec<u8>> = Queue::<Vec<u8>>::builder().capacity(4 << 20).build()?; // 4 MiB of items
+    /// let big = vec![0u8; 8 << 20];
+    /// assert!(matches!(q.put(big), Err(PutError::Message(_, MessageError::NoSpace { .. }))));
+    /// # Ok(()) }
+    /// ```
     pub fn capacity(mut self, bytes: usize) -> Self {
         self.capacity = bytes;
         self
     }
 
     /// Creates the queue.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q: Queue<String> = Queue::<String>::builder().build()?;
+    /// assert!(q.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn build<T>(self) -> io::Result<Queue<T>> {
         let ring = Ring::create(self.maxsize as u64, self.capacity, type_hash::<T>())?;
         Ok(Queue { ring: Arc::new(ring), _t: PhantomData })
@@ -107,36 +145,109 @@ impl QueueBuilder {
 
 impl<T> Queue<T> {
     /// An unbounded queue (Python's `Queue()`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::new()?;
+    /// q.put("never waits".to_string())?;
+    /// assert_eq!(q.get()?, "never waits");
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> io::Result<Queue<T>> {
         Self::builder().build()
     }
 
     /// A queue holding at most `maxsize` items (Python's `Queue(maxsize)`); 0 is unbounded.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::bounded(3)?; // Python: `Queue(3)`
+    /// for i in 0..3 {
+    ///     q.put(i)?;
+    /// }
+    /// assert!(q.is_full());
+    /// # Ok(()) }
+    /// ```
     pub fn bounded(maxsize: usize) -> io::Result<Queue<T>> {
         Self::builder().maxsize(maxsize).build()
     }
 
     /// Options for a new queue.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q: Queue<u64> = Queue::<u64>::builder().maxsize(10).build()?;
+    /// assert_eq!(q.maxsize(), Some(10));
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> QueueBuilder {
         QueueBuilder { maxsize: 0, capacity: DEFAULT_CAPACITY }
     }
 
     /// Items in the queue now (put and not yet taken). Exact, unlike Python's `qsize`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::new()?;
+    /// q.put('a')?;
+    /// q.put('b')?;
+    /// assert_eq!(q.len(), 2); // exact, unlike Python's `qsize()`
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.ring.len() as usize
     }
 
     /// Whether the queue holds no items now.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::new()?;
+    /// assert!(q.is_empty());
+    /// q.put(1)?;
+    /// assert!(!q.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.ring.is_empty()
     }
 
     /// Whether a bounded queue is at its `maxsize` now (never true for an unbounded one).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::bounded(1)?;
+    /// assert!(!q.is_full());
+    /// q.put(1)?;
+    /// assert!(q.is_full());
+    /// # Ok(()) }
+    /// ```
     pub fn is_full(&self) -> bool {
         self.ring.is_full()
     }
 
     /// The `maxsize` it was created with; `None` if unbounded.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// assert_eq!(Queue::<u8>::new()?.maxsize(), None);
+    /// assert_eq!(Queue::<u8>::bounded(5)?.maxsize(), Some(5));
+    /// # Ok(()) }
+    /// ```
     pub fn maxsize(&self) -> Option<usize> {
         match self.ring.maxsize() {
             0 => None,
@@ -147,11 +258,35 @@ impl<T> Queue<T> {
     /// Closes the queue, for every process: later puts fail with [`PutError::Closed`] (the item
     /// comes back), and gets return the items already in it, then [`GetError::Closed`]. Waiting
     /// producers and consumers wake up. Closing twice does nothing.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{GetError, PutError, Queue};
+    ///
+    /// let q = Queue::new()?;
+    /// q.put(1)?;
+    /// q.close();
+    /// assert!(matches!(q.put(2), Err(PutError::Closed(2)))); // the item comes back
+    /// assert_eq!(q.get()?, 1); // what was put before still comes out
+    /// assert_eq!(q.get(), Err(GetError::Closed));
+    /// # Ok(()) }
+    /// ```
     pub fn close(&self) {
         self.ring.close();
     }
 
     /// Whether the queue was closed (by any process).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::<u8>::new()?;
+    /// assert!(!q.is_closed());
+    /// q.clone().close(); // closed for every clone, in every process
+    /// assert!(q.is_closed());
+    /// # Ok(()) }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.ring.is_closed()
     }
@@ -161,12 +296,39 @@ impl<T: Serialize> Queue<T> {
     /// Puts `item` in the queue, waiting while a bounded queue is full. An unbounded queue's put
     /// never waits for consumers: when it returns, the item is in shared memory, where it
     /// outlives this process.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_ipc::Queue;
+    ///
+    /// fn produce(q: Queue<(u32, String)>) {
+    ///     q.put((1, "one".to_string())).unwrap();
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let q = Queue::new()?;
+    /// let mut p = Process::new(produce, (q.clone(),));
+    /// p.start()?;
+    /// p.join()?; // the item is in shared memory already: joining first is fine
+    /// assert_eq!(q.get()?, (1, "one".to_string()));
+    /// # Ok(()) }
+    /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         self.put_until(item, None)
     }
 
     /// Puts a copy of `*item`, waiting while a bounded queue is full: for an item the caller keeps
     /// (a large buffer sent many times), with no clone. The error carries no item.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::new()?;
+    /// let config = vec!["a".to_string(), "b".to_string()];
+    /// q.put_ref(&config)?; // puts a copy; `config` stays here
+    /// assert_eq!(q.get()?, config);
+    /// # Ok(()) }
+    /// ```
     pub fn put_ref(&self, item: &T) -> Result<(), PutError<()>> {
         let outcome = match encoded_len(item) {
             Ok(len) => self.ring.put(len, &mut |d| encode_into(item, d), None),
@@ -182,11 +344,36 @@ impl<T: Serialize> Queue<T> {
     }
 
     /// Puts `item` if there is room now; [`PutError::Full`] if not (Python's `put_nowait`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{PutError, Queue};
+    ///
+    /// let q = Queue::bounded(1)?;
+    /// q.try_put("first")?; // Python: `put_nowait`
+    /// match q.try_put("second") {
+    ///     Err(PutError::Full(item)) => assert_eq!(item, "second"), // Python's `queue.Full`
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         self.put_with(item, |ring, len, encode| Some(ring.try_put(len, encode)))
     }
 
     /// Puts `item`, waiting at most `timeout` for room in a bounded queue.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{PutError, Queue};
+    /// use std::time::Duration;
+    ///
+    /// let q = Queue::bounded(1)?;
+    /// q.put_timeout(1, Duration::from_secs(5))?;
+    /// let r = q.put_timeout(2, Duration::from_millis(10)); // Python: `put(2, timeout=0.01)`
+    /// assert!(matches!(r, Err(PutError::Timeout(2))));
+    /// # Ok(()) }
+    /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
         self.put_until(item, Some(deadline(timeout)))
     }
@@ -218,17 +405,63 @@ impl<T: Serialize> Queue<T> {
 impl<T: DeserializeOwned> Queue<T> {
     /// Takes the next item, waiting for one. [`GetError::Closed`] once the queue is closed and
     /// empty.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_ipc::Queue;
+    ///
+    /// fn consume(q: Queue<u64>) -> u64 {
+    ///     let mut sum = 0;
+    ///     while let Ok(x) = q.get() { // until the queue is closed and drained
+    ///         sum += x;
+    ///     }
+    ///     sum
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let q = Queue::new()?;
+    /// let mut p = Process::new(consume, (q.clone(),));
+    /// p.start()?;
+    /// for x in 1..=10 {
+    ///     q.put(x)?;
+    /// }
+    /// q.close();
+    /// assert_eq!(p.join()?, 55);
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self) -> Result<T, GetError> {
         self.get_until(None)
     }
 
     /// Takes the next item if there is one now; [`GetError::Empty`] if not (Python's
     /// `get_nowait`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{GetError, Queue};
+    ///
+    /// let q = Queue::<u8>::new()?;
+    /// assert_eq!(q.try_get(), Err(GetError::Empty)); // Python's `queue.Empty`
+    /// q.put(7)?;
+    /// assert_eq!(q.try_get(), Ok(7));
+    /// # Ok(()) }
+    /// ```
     pub fn try_get(&self) -> Result<T, GetError> {
         finish_take(self.ring.try_take(&mut decode::<T>))
     }
 
     /// Takes the next item, waiting at most `timeout`; [`GetError::Timeout`] if none came.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{GetError, Queue};
+    /// use std::time::Duration;
+    ///
+    /// let q = Queue::<u8>::new()?;
+    /// assert_eq!(q.get_timeout(Duration::from_millis(10)), Err(GetError::Timeout));
+    /// q.put(1)?;
+    /// assert_eq!(q.get_timeout(Duration::from_secs(5)), Ok(1));
+    /// # Ok(()) }
+    /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         self.get_until(Some(deadline(timeout)))
     }
@@ -246,6 +479,19 @@ impl<T: DeserializeOwned> Queue<T> {
     /// # Panics
     /// If an item cannot be decoded (a `Deserialize` that does not accept what its `Serialize`
     /// wrote). Use [`get`](Queue::get) to handle that as an error.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::new()?;
+    /// for word in ["a", "b", "c"] {
+    ///     q.put(word.to_string())?;
+    /// }
+    /// q.close(); // no sentinel values: the iterator ends when the queue is closed and drained
+    /// assert_eq!(q.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+    /// # Ok(()) }
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { queue: self }
     }
@@ -296,6 +542,21 @@ fn type_hash<T>() -> u64 {
 }
 
 /// Iterator over a queue's items until it is closed and drained ([`Queue::iter`]).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::Queue;
+///
+/// let q = Queue::new()?;
+/// q.put(1)?;
+/// q.put(2)?;
+/// q.close();
+/// let mut items = q.iter();
+/// assert_eq!(items.next(), Some(1));
+/// assert_eq!(items.next(), Some(2));
+/// assert_eq!(items.next(), None);
+/// # Ok(()) }
+/// ```
 pub struct Iter<'a, T> {
     queue: &'a Queue<T>,
 }
@@ -398,44 +659,148 @@ pub struct JoinableQueue<T> {
 
 impl<T> JoinableQueue<T> {
     /// An unbounded joinable queue.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::JoinableQueue;
+    ///
+    /// let q = JoinableQueue::new()?;
+    /// q.put("job")?;
+    /// assert_eq!(q.unfinished_tasks(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> io::Result<JoinableQueue<T>> {
         Ok(JoinableQueue { queue: Queue::new()? })
     }
 
     /// A joinable queue holding at most `maxsize` items; 0 is unbounded.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::JoinableQueue;
+    ///
+    /// let q = JoinableQueue::bounded(2)?;
+    /// q.put(1)?;
+    /// q.put(2)?;
+    /// assert!(q.is_full()); // every `Queue` method, through `Deref`
+    /// # Ok(()) }
+    /// ```
     pub fn bounded(maxsize: usize) -> io::Result<JoinableQueue<T>> {
         Ok(JoinableQueue { queue: Queue::bounded(maxsize)? })
     }
 
     /// A joinable queue from options.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{JoinableQueue, Queue};
+    ///
+    /// let q = JoinableQueue::<u32>::with_options(Queue::<u32>::builder().maxsize(8))?;
+    /// assert_eq!(q.maxsize(), Some(8));
+    /// # Ok(()) }
+    /// ```
     pub fn with_options(options: QueueBuilder) -> io::Result<JoinableQueue<T>> {
         Ok(JoinableQueue { queue: options.build()? })
     }
 
     /// Marks one item taken from the queue as processed. Calling it more times than items were
     /// taken is [`TaskDoneError`] (Python's `ValueError`), and changes nothing.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{JoinableQueue, TaskDoneError};
+    ///
+    /// let q = JoinableQueue::new()?;
+    /// q.put("job".to_string())?;
+    /// let _job = q.get()?;
+    /// q.task_done()?; // after processing the item
+    /// assert_eq!(q.task_done(), Err(TaskDoneError)); // one too many
+    /// # Ok(()) }
+    /// ```
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
         if self.queue.ring.task_done() { Ok(()) } else { Err(TaskDoneError) }
     }
 
     /// Waits until every item put in the queue has been marked done.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_ipc::JoinableQueue;
+    ///
+    /// fn worker(q: JoinableQueue<u32>) {
+    ///     while let Ok(_job) = q.get() {
+    ///         q.task_done().unwrap();
+    ///     }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let q = JoinableQueue::new()?;
+    /// let mut p = Process::new(worker, (q.clone(),));
+    /// p.start()?;
+    /// for job in 0..5 {
+    ///     q.put(job)?;
+    /// }
+    /// q.join(); // Python: `q.join()`: every job was taken and marked done
+    /// q.close(); // the worker's `get` ends
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn join(&self) {
         self.queue.ring.join(None);
     }
 
     /// Waits at most `timeout` until every item has been marked done; returns whether they all
     /// were.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::JoinableQueue;
+    /// use std::time::Duration;
+    ///
+    /// let q = JoinableQueue::new()?;
+    /// q.put(1)?;
+    /// assert!(!q.join_timeout(Duration::from_millis(10))); // nobody processed it
+    /// q.get()?;
+    /// q.task_done()?;
+    /// assert!(q.join_timeout(Duration::from_secs(5)));
+    /// # Ok(()) }
+    /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
         self.queue.ring.join(Some(deadline(timeout)))
     }
 
     /// Items put and not yet marked done.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::JoinableQueue;
+    ///
+    /// let q = JoinableQueue::new()?;
+    /// q.put('x')?;
+    /// q.get()?; // taken, but not done yet
+    /// assert_eq!(q.unfinished_tasks(), 1);
+    /// q.task_done()?;
+    /// assert_eq!(q.unfinished_tasks(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn unfinished_tasks(&self) -> usize {
         self.queue.ring.unfinished() as usize
     }
 
     /// The plain queue underneath (the same queue; its consumers can still call `task_done` only
     /// through a `JoinableQueue`).
+    ///
+    /// ```
+    /// use proc_ipc::{JoinableQueue, Queue};
+    ///
+    /// fn total(q: &Queue<u32>) -> usize {
+    ///     q.len()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let q = JoinableQueue::new()?;
+    /// q.put(1)?;
+    /// assert_eq!(total(q.as_queue()), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn as_queue(&self) -> &Queue<T> {
         &self.queue
     }
@@ -489,22 +854,68 @@ impl<'de, T> Deserialize<'de> for JoinableQueue<T> {
 
 /// The smallest queue (Python's `SimpleQueue`): unbounded, with `put`, `get`, `is_empty` and
 /// `close` only. Same shared-memory data path as [`Queue`].
+///
+/// ```
+/// use proc_core::Process;
+/// use proc_ipc::SimpleQueue;
+///
+/// fn greet(q: SimpleQueue<String>) {
+///     q.put("hello from the child".to_string()).unwrap();
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let q = SimpleQueue::new()?;
+/// let mut p = Process::new(greet, (q.clone(),));
+/// p.start()?;
+/// assert_eq!(q.get()?, "hello from the child");
+/// p.join()?;
+/// # Ok(()) }
+/// ```
 pub struct SimpleQueue<T> {
     queue: Queue<T>,
 }
 
 impl<T> SimpleQueue<T> {
     /// A new, empty queue.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::SimpleQueue;
+    ///
+    /// let q = SimpleQueue::<u8>::new()?; // Python: `SimpleQueue()`
+    /// assert!(q.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> io::Result<SimpleQueue<T>> {
         Ok(SimpleQueue { queue: Queue::new()? })
     }
 
     /// Whether the queue holds no items now.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::SimpleQueue;
+    ///
+    /// let q = SimpleQueue::new()?;
+    /// assert!(q.is_empty());
+    /// q.put(1)?;
+    /// assert!(!q.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
 
     /// Closes the queue for everyone (see [`Queue::close`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{GetError, SimpleQueue};
+    ///
+    /// let q = SimpleQueue::<u8>::new()?;
+    /// q.close();
+    /// assert_eq!(q.get(), Err(GetError::Closed)); // nothing to wait for
+    /// # Ok(()) }
+    /// ```
     pub fn close(&self) {
         self.queue.close();
     }
@@ -512,11 +923,32 @@ impl<T> SimpleQueue<T> {
 
 impl<T: Serialize> SimpleQueue<T> {
     /// Puts `item` in the queue; never waits.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::SimpleQueue;
+    ///
+    /// let q = SimpleQueue::new()?;
+    /// q.put([1.5, 2.5])?;
+    /// assert_eq!(q.get()?, [1.5, 2.5]);
+    /// # Ok(()) }
+    /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         self.queue.put(item)
     }
 
     /// Puts a copy of `*item` (see [`Queue::put_ref`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::SimpleQueue;
+    ///
+    /// let q = SimpleQueue::new()?;
+    /// let text = String::from("kept here");
+    /// q.put_ref(&text)?;
+    /// assert_eq!(q.get()?, text);
+    /// # Ok(()) }
+    /// ```
     pub fn put_ref(&self, item: &T) -> Result<(), PutError<()>> {
         self.queue.put_ref(item)
     }
@@ -524,6 +956,16 @@ impl<T: Serialize> SimpleQueue<T> {
 
 impl<T: DeserializeOwned> SimpleQueue<T> {
     /// Takes the next item, waiting for one; [`GetError::Closed`] once closed and drained.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::SimpleQueue;
+    ///
+    /// let q = SimpleQueue::new()?;
+    /// q.put(42)?;
+    /// assert_eq!(q.get()?, 42);
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self) -> Result<T, GetError> {
         self.queue.get()
     }
