@@ -10,8 +10,9 @@
 //! waits, so it never holds up another proxy. A proxy connects lazily, on its first call in a
 //! process, so proxies that travel to a child cost nothing until used there.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use proc_core::{SharedFn, codec, current_process};
 use proc_ipc::{Address, Client, Connection, RecvError, SendError};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_bytes::ByteBuf;
 
 use super::ObjectKind;
+use super::direct::DirectMap;
 use super::error::ProxyError;
 use super::wire::{Op, Request, Response, Slot};
 
@@ -55,13 +57,18 @@ pub(super) struct Endpoint {
     /// The process that made the pool: a fork child must not share its parent's connections.
     pid: u32,
     idle: Mutex<Vec<Conn>>,
+    /// Whether proxies may work in the manager's shared memory: a manager reached with
+    /// `Manager::connect` (another program's) is used through requests only.
+    direct_ok: bool,
+    /// The tables this process has mapped, by object id (`None`: the object has none).
+    attached: Mutex<HashMap<u64, Option<Arc<DirectMap>>>>,
 }
 
 static ENDPOINTS: Mutex<Vec<Weak<Endpoint>>> = Mutex::new(Vec::new());
 
 impl Endpoint {
     /// The endpoint of this process for `address`: proxies of one manager share it.
-    pub(super) fn shared(address: Address, key: Key) -> Arc<Endpoint> {
+    pub(super) fn shared(address: Address, key: Key, direct_ok: bool) -> Arc<Endpoint> {
         let pid = std::process::id();
         let mut all = ENDPOINTS.lock().unwrap_or_else(|e| e.into_inner());
         all.retain(|w| w.strong_count() > 0);
@@ -70,11 +77,19 @@ impl Endpoint {
                 && e.pid == pid
                 && e.address == address
                 && e.key == key
+                && e.direct_ok == direct_ok
             {
                 return e;
             }
         }
-        let e = Arc::new(Endpoint { address, key, pid, idle: Mutex::new(Vec::new()) });
+        let e = Arc::new(Endpoint {
+            address,
+            key,
+            pid,
+            idle: Mutex::new(Vec::new()),
+            direct_ok,
+            attached: Mutex::new(HashMap::new()),
+        });
         all.push(Arc::downgrade(&e));
         e
     }
@@ -111,6 +126,26 @@ impl Endpoint {
     /// One operation on object `id`.
     pub(super) fn op(&self, id: u64, op: Op) -> Result<Response, ProxyError> {
         self.call(&Request::Op { id, op })
+    }
+
+    /// The shared table of object `id`, mapped in this process; `None` if it has none or this
+    /// endpoint does not use them. One round trip the first time per object per process.
+    fn attach(&self, id: u64) -> Result<Option<Arc<DirectMap>>, ProxyError> {
+        if !self.direct_ok || !matches!(self.address, Address::Unix(_)) {
+            return Ok(None);
+        }
+        if let Some(d) = self.attached.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            return Ok(d.clone());
+        }
+        let d = match self.call(&Request::Attach { id })? {
+            Response::Attached { table, alive } => DirectMap::new(table, alive),
+            Response::NotShared => None,
+            // Let the operation itself report it.
+            Response::NoSuchObject => return Ok(None),
+            other => return Err(unexpected(other)),
+        };
+        self.attached.lock().unwrap_or_else(|e| e.into_inner()).insert(id, d.clone());
+        Ok(d)
     }
 
     pub(super) fn key_for_wire(&self) -> KeyWire {
@@ -170,9 +205,46 @@ pub(super) enum KeyWire {
 pub struct ObjectRef {
     pub(super) endpoint: Arc<Endpoint>,
     pub(super) id: u64,
+    /// The object's shared table once looked up in this process, shared by clones.
+    direct: Arc<OnceLock<Option<Arc<DirectMap>>>>,
 }
 
 impl ObjectRef {
+    pub(super) fn new(endpoint: Arc<Endpoint>, id: u64) -> ObjectRef {
+        ObjectRef { endpoint, id, direct: Arc::new(OnceLock::new()) }
+    }
+
+    /// Whether calls through this reference work in the object's shared memory, with no round
+    /// trip to the manager: true for a dict or namespace whose manager listens on a Unix socket,
+    /// in every process of the family; false for other objects, for a manager on TCP, and for a
+    /// manager reached with [`Manager::connect`](super::Manager::connect). The first call in a
+    /// process looks it up (one round trip); both paths see the same contents.
+    ///
+    /// ```
+    /// use proc_ipc::Address;
+    /// use proc_shm::manager::{Manager, Proxy};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::start()?;
+    /// assert!(manager.dict::<String, u32>()?.object().is_direct()?);
+    /// assert!(!manager.list::<u32>()?.object().is_direct()?);
+    /// let tcp = Manager::builder().address(Address::Tcp("127.0.0.1:0".parse()?)).start()?;
+    /// assert!(!tcp.dict::<String, u32>()?.object().is_direct()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn is_direct(&self) -> Result<bool, ProxyError> {
+        Ok(self.direct()?.is_some())
+    }
+
+    /// The shared table to work in, if there is one (looked up on the first call).
+    pub(super) fn direct(&self) -> Result<Option<&DirectMap>, ProxyError> {
+        if let Some(d) = self.direct.get() {
+            return Ok(d.as_deref());
+        }
+        let d = self.endpoint.attach(self.id)?;
+        Ok(self.direct.get_or_init(|| d).as_deref())
+    }
+
     /// The address of the object's manager.
     pub fn address(&self) -> &Address {
         &self.endpoint.address
@@ -207,18 +279,20 @@ impl fmt::Debug for ObjectRef {
 
 impl Serialize for ObjectRef {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        (&self.endpoint.address, self.endpoint.key_for_wire(), self.id).serialize(serializer)
+        let e = &self.endpoint;
+        (&e.address, e.key_for_wire(), self.id, e.direct_ok).serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for ObjectRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (address, key, id): (Address, KeyWire, u64) = Deserialize::deserialize(deserializer)?;
+        let (address, key, id, direct_ok): (Address, KeyWire, u64, bool) =
+            Deserialize::deserialize(deserializer)?;
         let key = match key {
             KeyWire::Family => Key::Family,
             KeyWire::Given(k) => Key::Given(k.into_vec()),
         };
-        Ok(ObjectRef { endpoint: Endpoint::shared(address, key), id })
+        Ok(ObjectRef::new(Endpoint::shared(address, key, direct_ok), id))
     }
 }
 
@@ -272,8 +346,18 @@ pub(super) fn unexpected(r: Response) -> ProxyError {
     match r {
         Response::NoSuchObject => ProxyError::NoSuchObject,
         Response::Failed(why) => ProxyError::Remote(why),
+        Response::Full(why) => ProxyError::Full(why),
         other => ProxyError::Decode(format!("unexpected answer from the manager: {other:?}")),
     }
+}
+
+/// The message of a caught panic.
+pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string payload".into())
 }
 
 /// The type-erased function the manager calls for an update: it decodes the stored value and the

@@ -6,9 +6,8 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::client::{ObjectRef, decode, encode, proxy_type, unexpected, update_optional};
+use super::client::{ObjectRef, encode, proxy_type};
 use super::error::{KeyError, ProxyError};
-use super::wire::{Op, Response, Slot};
 
 /// A dict held by a [`Manager`](super::Manager): keys `K` to values `V`, any serde types (Python's
 /// `manager.dict()`). Every method is one round trip to the manager, atomic there.
@@ -68,10 +67,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        match self.object.op(Op::Get(encode(key)?))? {
-            Response::Maybe(v) => v.map(|b| decode(&b)).transpose(),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_get(&encode(key)?)
     }
 
     /// Sets `key` to `value` (Python's `d[key] = value`). A key already there keeps its place in
@@ -88,10 +84,7 @@ where
     /// # Ok(()) }
     /// ```
     pub fn insert(&self, key: K, value: V) -> Result<(), ProxyError> {
-        match self.object.op(Op::Insert(encode(&key)?, encode(&value)?))? {
-            Response::Done => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_insert(&encode(&key)?, &encode(&value)?)
     }
 
     /// Removes `key` and returns its value; [`KeyError::Missing`] if it is not there (Python's
@@ -112,11 +105,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        match self.object.op(Op::Remove(encode(key)?))? {
-            Response::Bytes(b) => Ok(decode(&b)?),
-            Response::KeyMissing => Err(KeyError::Missing),
-            other => Err(unexpected(other).into()),
-        }
+        self.object.map_remove(&encode(key)?)
     }
 
     /// Whether `key` is there (Python's `key in d`).
@@ -136,10 +125,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        match self.object.op(Op::ContainsKey(encode(key)?))? {
-            Response::Bool(b) => Ok(b),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_contains(&encode(key)?)
     }
 
     /// The number of entries (Python's `len(d)`).
@@ -154,10 +140,7 @@ where
     /// # Ok(()) }
     /// ```
     pub fn len(&self) -> Result<usize, ProxyError> {
-        match self.object.op(Op::Len)? {
-            Response::Len(n) => Ok(n as usize),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_len()
     }
 
     /// Whether the dict is empty.
@@ -186,10 +169,7 @@ where
     /// # Ok(()) }
     /// ```
     pub fn keys(&self) -> Result<Vec<K>, ProxyError> {
-        match self.object.op(Op::Keys)? {
-            Response::Many(ks) => ks.iter().map(|b| decode(b)).collect(),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_keys()
     }
 
     /// The values, in insertion order: a snapshot.
@@ -204,10 +184,7 @@ where
     /// # Ok(()) }
     /// ```
     pub fn values(&self) -> Result<Vec<V>, ProxyError> {
-        match self.object.op(Op::Values)? {
-            Response::Many(vs) => vs.iter().map(|b| decode(b)).collect(),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_values()
     }
 
     /// The entries, in insertion order: a snapshot (Python's `d.items()`, or `dict(d)`).
@@ -222,10 +199,7 @@ where
     /// # Ok(()) }
     /// ```
     pub fn items(&self) -> Result<Vec<(K, V)>, ProxyError> {
-        match self.object.op(Op::Items)? {
-            Response::Pairs(ps) => ps.iter().map(|(k, v)| Ok((decode(k)?, decode(v)?))).collect(),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_items()
     }
 
     /// Inserts every entry, in one round trip and atomically (Python's `d.update(...)`).
@@ -244,10 +218,7 @@ where
             .into_iter()
             .map(|(k, v)| Ok((encode(&k)?, encode(&v)?)))
             .collect::<Result<Vec<_>, ProxyError>>()?;
-        match self.object.op(Op::Update(entries))? {
-            Response::Done => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_update(entries)
     }
 
     /// Removes every entry.
@@ -263,10 +234,7 @@ where
     /// # Ok(()) }
     /// ```
     pub fn clear(&self) -> Result<(), ProxyError> {
-        match self.object.op(Op::Clear)? {
-            Response::Done => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_clear()
     }
 
     /// Sets `key` to `f(current value)` inside the manager process, atomically, and returns the
@@ -293,10 +261,7 @@ where
         V: 'static,
         F: Fn(Option<V>) -> V + Copy + Send + Sync + 'static,
     {
-        match self.object.op(update_optional(Slot::Key(encode(key)?), f)?)? {
-            Response::Bytes(b) => decode(&b),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_update_with(&encode(key)?, f)
     }
 }
 

@@ -31,10 +31,15 @@ pub enum ProxyError {
     /// The object does not exist in this manager (a proxy from another manager at a reused address).
     #[error("the manager has no such object")]
     NoSuchObject,
-    /// The manager could not carry out the operation; the message says why (an update function
-    /// that panicked, or that comes from another program).
+    /// The operation could not be carried out; the message says why (an update function that
+    /// panicked, or that comes from another program; no memory for a dict's shared table).
     #[error("the manager failed: {0}")]
     Remote(String),
+    /// A dict or namespace has no room for the write: its shared table holds at most
+    /// [`ManagerBuilder::max_dict_bytes`](super::ManagerBuilder::max_dict_bytes) of encoded keys
+    /// and values. Nothing was written.
+    #[error("{0}")]
+    Full(String),
 }
 
 impl From<AuthError> for ProxyError {

@@ -105,10 +105,12 @@
 
 mod client;
 mod dict;
+mod direct;
 mod error;
 mod list;
 mod objects;
 mod server;
+mod table;
 mod wire;
 
 use std::fmt;
@@ -206,6 +208,7 @@ struct Owned {
 pub struct ManagerBuilder {
     address: Option<Address>,
     authkey: Option<Vec<u8>>,
+    max_dict_bytes: Option<u64>,
 }
 
 impl fmt::Debug for ManagerBuilder {
@@ -213,6 +216,7 @@ impl fmt::Debug for ManagerBuilder {
         f.debug_struct("ManagerBuilder")
             .field("address", &self.address)
             .field("authkey", &self.authkey.as_ref().map(|_| "<secret>"))
+            .field("max_dict_bytes", &self.max_dict_bytes)
             .finish()
     }
 }
@@ -236,6 +240,29 @@ impl ManagerBuilder {
         self
     }
 
+    /// The most a dict or namespace of this manager can hold: its encoded keys and values, and
+    /// its hash table (16 bytes a slot, at most half full after growing). Default 1 GiB; the
+    /// least is 64 KiB. A write beyond it fails with [`ProxyError::Full`].
+    ///
+    /// Each dict reserves twice this much address space (not memory: memory is taken as the dict
+    /// fills, and given back as it empties) in every process that uses it directly.
+    ///
+    /// ```
+    /// use proc_shm::manager::{Manager, ProxyError};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::builder().max_dict_bytes(64 * 1024).start()?;
+    /// let d = manager.dict::<u32, Vec<u8>>()?;
+    /// d.insert(1, vec![0; 1000])?;
+    /// assert!(matches!(d.insert(2, vec![0; 100_000]), Err(ProxyError::Full(_))));
+    /// assert_eq!(d.len()?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn max_dict_bytes(mut self, bytes: u64) -> Self {
+        self.max_dict_bytes = Some(bytes);
+        self
+    }
+
     /// Starts the server process and waits until it listens.
     pub fn start(self) -> Result<Manager, StartManagerError> {
         let (address, dir) = match self.address {
@@ -249,7 +276,8 @@ impl ManagerBuilder {
             Some(k) => (Key::Given(k.clone()), k),
             None => (Key::Family, current_process().authkey().as_bytes().to_vec()),
         };
-        let result = start_server(address.clone(), key_bytes);
+        let dict_half = self.max_dict_bytes.unwrap_or(table::DEFAULT_HALF);
+        let result = start_server(address.clone(), key_bytes, dict_half);
         let (process, control, address) = match result {
             Ok(started) => started,
             Err(e) => {
@@ -260,7 +288,7 @@ impl ManagerBuilder {
             }
         };
         Ok(Manager {
-            endpoint: Endpoint::shared(address, key),
+            endpoint: Endpoint::shared(address, key, true),
             owned: Some(Owned { process, control, dir }),
         })
     }
@@ -268,9 +296,13 @@ impl ManagerBuilder {
 
 type Started = (Process<()>, Connection<OwnerMsg, ServerMsg>, Address);
 
-fn start_server(address: Address, authkey: Vec<u8>) -> Result<Started, StartManagerError> {
+fn start_server(
+    address: Address,
+    authkey: Vec<u8>,
+    dict_half: u64,
+) -> Result<Started, StartManagerError> {
     let (mut control, server_end) = Pipe::duplex::<OwnerMsg, ServerMsg>()?;
-    let setup = Setup { address: address.clone(), authkey: ByteBuf::from(authkey) };
+    let setup = Setup { address: address.clone(), authkey: ByteBuf::from(authkey), dict_half };
     let mut process =
         Process::builder().name("Manager").daemon(true).target(server::run, (setup, server_end));
     process.start()?;
@@ -358,7 +390,7 @@ impl Manager {
     /// # Ok(()) }
     /// ```
     pub fn connect(address: impl Into<Address>, authkey: &[u8]) -> Result<Manager, ProxyError> {
-        let endpoint = Endpoint::shared(address.into(), Key::Given(authkey.to_vec()));
+        let endpoint = Endpoint::shared(address.into(), Key::Given(authkey.to_vec()), false);
         match endpoint.call(&Request::Ping)? {
             Response::Done => Ok(Manager { endpoint, owned: None }),
             other => Err(unexpected(other)),
@@ -388,7 +420,7 @@ impl Manager {
 
     fn create(&self, kind: ObjectKind, init: ByteBuf) -> Result<ObjectRef, ProxyError> {
         match self.endpoint.call(&Request::Create { kind, init })? {
-            Response::Id(id) => Ok(ObjectRef { endpoint: Arc::clone(&self.endpoint), id }),
+            Response::Id(id) => Ok(ObjectRef::new(Arc::clone(&self.endpoint), id)),
             other => Err(unexpected(other)),
         }
     }
@@ -549,7 +581,7 @@ impl Manager {
     pub fn lookup<P: Proxy>(&self, name: &str) -> Result<P, LookupError> {
         match self.endpoint.call(&Request::Lookup { name: name.to_string() })? {
             Response::Found { id, kind } if kind == P::KIND => {
-                Ok(P::from_object(ObjectRef { endpoint: Arc::clone(&self.endpoint), id }))
+                Ok(P::from_object(ObjectRef::new(Arc::clone(&self.endpoint), id)))
             }
             Response::Found { kind, .. } => Err(LookupError::WrongKind {
                 name: name.to_string(),

@@ -8,8 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::client::{
-    Conn, Endpoint, ObjectRef, decode, encode, exchange, proxy_type, unexpected, update_optional,
-    update_present,
+    Conn, Endpoint, ObjectRef, decode, encode, exchange, proxy_type, unexpected, update_present,
 };
 use super::error::{KeyError, ProxyError};
 use super::wire::{Op, Request, Response, Slot, Wait};
@@ -53,10 +52,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub fn get<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, ProxyError> {
-        match self.object.op(Op::Get(encode(name)?))? {
-            Response::Maybe(v) => v.map(|b| decode(&b)).transpose(),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_get(&encode(name)?)
     }
 
     /// Sets `name` to `value` (Python's `ns.name = value`).
@@ -71,10 +67,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub fn set<V: Serialize>(&self, name: &str, value: V) -> Result<(), ProxyError> {
-        match self.object.op(Op::Insert(encode(name)?, encode(&value)?))? {
-            Response::Done => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_insert(&encode(name)?, &encode(&value)?)
     }
 
     /// Removes `name`; [`KeyError::Missing`] if there is none (Python's `del ns.name`).
@@ -90,10 +83,9 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub fn remove(&self, name: &str) -> Result<(), KeyError> {
-        match self.object.op(Op::Remove(encode(name)?))? {
-            Response::Bytes(_) => Ok(()),
-            Response::KeyMissing => Err(KeyError::Missing),
-            other => Err(unexpected(other).into()),
+        match self.object.map_remove_bytes(&encode(name)?)? {
+            Some(_) => Ok(()),
+            None => Err(KeyError::Missing),
         }
     }
 
@@ -109,10 +101,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub fn contains(&self, name: &str) -> Result<bool, ProxyError> {
-        match self.object.op(Op::ContainsKey(encode(name)?))? {
-            Response::Bool(b) => Ok(b),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_contains(&encode(name)?)
     }
 
     /// The names set, in the order they were first set.
@@ -128,10 +117,7 @@ impl NamespaceProxy {
     /// # Ok(()) }
     /// ```
     pub fn names(&self) -> Result<Vec<String>, ProxyError> {
-        match self.object.op(Op::Keys)? {
-            Response::Many(ks) => ks.iter().map(|b| decode(b)).collect(),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_keys()
     }
 
     /// Sets `name` to `f(current value)` inside the manager process, atomically, and returns the
@@ -152,10 +138,7 @@ impl NamespaceProxy {
         V: Serialize + DeserializeOwned + 'static,
         F: Fn(Option<V>) -> V + Copy + Send + Sync + 'static,
     {
-        match self.object.op(update_optional(Slot::Key(encode(name)?), f)?)? {
-            Response::Bytes(b) => decode(&b),
-            other => Err(unexpected(other)),
-        }
+        self.object.map_update_with(&encode(name)?, f)
     }
 }
 

@@ -1,5 +1,7 @@
 //! The manager process: it listens, serves every connection on a thread of its own, and holds the
 //! objects as encoded bytes (it never knows their types), until its owner shuts it down or dies.
+//! Dicts and namespaces live in shared tables (see `table`), which it creates, hands to proxies
+//! that ask over a Unix socket, and works in itself for requests from the others.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -7,13 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
-use proc_core::codec;
+use proc_core::{SharedRegion, codec};
 use proc_ipc::{Address, Connection, Listener, RecvError};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use super::ObjectKind;
-use super::client::Apply;
+use super::client::{Apply, panic_message};
+use super::table::{Liveness, Table, TableError};
 use super::wire::{Op, Request, Response, Slot, Wait};
 
 /// What the owner tells the server to do.
@@ -34,10 +37,22 @@ pub(super) enum ServerMsg {
 pub(super) struct Setup {
     pub(super) address: Address,
     pub(super) authkey: ByteBuf,
+    /// The size of each half of a dict's table.
+    pub(super) dict_half: u64,
 }
 
 /// The manager process's entry: listen, report, serve until the owner says stop or goes away.
 pub(super) fn run(setup: Setup, mut owner: Connection<ServerMsg, OwnerMsg>) {
+    // This thread lives as long as the server: it holds the liveness word.
+    let alive = SharedRegion::new(std::mem::size_of::<Liveness>())
+        .and_then(|r| Liveness::hold(&r).map(|()| r));
+    let alive = match alive {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = owner.send(&ServerMsg::Failed(format!("no liveness word: {e}")));
+            return;
+        }
+    };
     let listener = match Listener::bind(setup.address.clone(), Some(&setup.authkey)) {
         Ok(l) => l,
         Err(e) => {
@@ -49,10 +64,20 @@ pub(super) fn run(setup: Setup, mut owner: Connection<ServerMsg, OwnerMsg>) {
     if owner.send(&ServerMsg::Ready(address.clone())).is_err() {
         return;
     }
-    let state = Arc::new(State::default());
+    let state = Arc::new(State {
+        objects: RwLock::default(),
+        names: Mutex::default(),
+        next_id: AtomicU64::new(0),
+        // Only a Unix socket carries the regions' fds.
+        alive: matches!(address, Address::Unix(_)).then(|| alive.clone()),
+        dict_half: setup.dict_half,
+    });
     std::thread::spawn(move || accept_loop(&listener, &state));
     // A shutdown request, or the end of the stream when the owner is gone.
     let request = owner.recv();
+    // Proxies working in shared tables stop here; the kernel marks the word too when this
+    // thread ends, however that happens.
+    Liveness::close(&alive);
     if let Address::Unix(path) = &address {
         let _ = std::fs::remove_file(path);
     }
@@ -80,11 +105,13 @@ fn accept_loop(listener: &Listener, state: &Arc<State>) {
 }
 
 /// Every object, by id, and the published names.
-#[derive(Default)]
 struct State {
     objects: RwLock<HashMap<u64, Arc<Object>>>,
     names: Mutex<HashMap<String, u64>>,
     next_id: AtomicU64,
+    /// The liveness word handed out with shared tables; `None` where fds cannot travel (TCP).
+    alive: Option<SharedRegion>,
+    dict_half: u64,
 }
 
 struct Object {
@@ -94,7 +121,7 @@ struct Object {
 
 enum Data {
     /// Dicts and namespaces.
-    Map(Mutex<OrderedMap>),
+    Map(Table),
     List(Mutex<Vec<Vec<u8>>>),
     Value(Mutex<Vec<u8>>),
     Queue(Mutex<VecDeque<Vec<u8>>>, Condvar),
@@ -180,11 +207,23 @@ impl State {
     fn manage(&self, request: Request) -> Response {
         match request {
             Request::Ping => Response::Done,
+            Request::Attach { id } => {
+                let objects = self.objects.read().unwrap_or_else(|e| e.into_inner());
+                match (objects.get(&id).map(|o| &o.data), &self.alive) {
+                    (None, _) => Response::NoSuchObject,
+                    (Some(Data::Map(t)), Some(alive)) => {
+                        Response::Attached { table: t.region().clone(), alive: alive.clone() }
+                    }
+                    _ => Response::NotShared,
+                }
+            }
             Request::Create { kind, init } => {
                 let data = match kind {
-                    ObjectKind::Dict | ObjectKind::Namespace => {
-                        Data::Map(Mutex::new(OrderedMap::default()))
-                    }
+                    ObjectKind::Dict | ObjectKind::Namespace => match Table::create(self.dict_half)
+                    {
+                        Ok(t) => Data::Map(t),
+                        Err(e) => return Response::Failed(format!("no shared table: {e}")),
+                    },
                     ObjectKind::List => Data::List(Mutex::new(Vec::new())),
                     ObjectKind::Value => Data::Value(Mutex::new(init.into_vec())),
                     ObjectKind::Queue => Data::Queue(Mutex::new(VecDeque::new()), Condvar::new()),
@@ -231,7 +270,7 @@ fn unsupported(obj: &Object, op: &Op) -> Response {
 /// Carries out one operation on one object.
 fn operate(obj: &Arc<Object>, op: Op, conn_id: u64, held: &mut Vec<Arc<Object>>) -> Response {
     match &obj.data {
-        Data::Map(m) => map_op(obj, m, op),
+        Data::Map(t) => map_op(obj, t, op),
         Data::List(l) => list_op(obj, l, op),
         Data::Value(v) => match op {
             Op::Values => Response::Bytes(bytes(&lock(v))),
@@ -345,43 +384,47 @@ fn release(obj: &Object, conn_id: u64, died: bool) {
     }
 }
 
-fn map_op(obj: &Object, m: &Mutex<OrderedMap>, op: Op) -> Response {
-    let mut m = lock(m);
-    match op {
-        Op::Get(k) => Response::Maybe(m.get(&k).map(|v| bytes(v))),
-        Op::Insert(k, v) => {
-            m.insert(k.into_vec(), v.into_vec());
-            Response::Done
-        }
-        Op::Remove(k) => match m.remove(&k) {
+fn map_op(obj: &Object, t: &Table, op: Op) -> Response {
+    let l = t.lock();
+    let r = match op {
+        Op::Get(k) => l.get(&k).map(|v| Response::Maybe(v.map(bytes))),
+        Op::Insert(k, v) => l.insert(&k, &v).map(|()| Response::Done),
+        Op::Remove(k) => l.remove(&k).map(|v| match v {
             Some(v) => Response::Bytes(ByteBuf::from(v)),
             None => Response::KeyMissing,
-        },
-        Op::ContainsKey(k) => Response::Bool(m.get(&k).is_some()),
-        Op::Len => Response::Len(m.len() as u64),
-        Op::Clear => {
-            m.clear();
-            Response::Done
+        }),
+        Op::ContainsKey(k) => l.get(&k).map(|v| Response::Bool(v.is_some())),
+        Op::Len => Ok(Response::Len(l.len())),
+        Op::Clear => l.clear().map(|()| Response::Done),
+        Op::Keys => l.entries().map(|es| Response::Many(es.iter().map(|r| bytes(r.key)).collect())),
+        Op::Values => {
+            l.entries().map(|es| Response::Many(es.iter().map(|r| bytes(r.value)).collect()))
         }
-        Op::Keys => Response::Many(m.iter().map(|(k, _)| bytes(k)).collect()),
-        Op::Values => Response::Many(m.iter().map(|(_, v)| bytes(v)).collect()),
-        Op::Items => Response::Pairs(m.iter().map(|(k, v)| (bytes(k), bytes(v))).collect()),
+        Op::Items => l
+            .entries()
+            .map(|es| Response::Pairs(es.iter().map(|r| (bytes(r.key), bytes(r.value))).collect())),
         Op::Update(items) => {
-            for (k, v) in items {
-                m.insert(k.into_vec(), v.into_vec());
-            }
-            Response::Done
+            items.iter().try_for_each(|(k, v)| l.insert(k, v)).map(|()| Response::Done)
         }
         Op::UpdateWith { slot: Slot::Key(k), apply, f } => {
-            match run_update(&apply, m.get(&k).map(Vec::as_slice), f) {
-                Ok(new) => {
-                    m.insert(k.into_vec(), new.to_vec());
-                    Response::Bytes(new)
-                }
-                Err(why) => Response::Failed(why),
+            let new = match l.get(&k) {
+                Ok(old) => run_update(&apply, old, f),
+                Err(e) => return table_failure(e),
+            };
+            match new {
+                Ok(new) => l.insert(&k, &new).map(|()| Response::Bytes(new)),
+                Err(why) => Ok(Response::Failed(why)),
             }
         }
-        other => unsupported(obj, &other),
+        other => Ok(unsupported(obj, &other)),
+    };
+    r.unwrap_or_else(table_failure)
+}
+
+fn table_failure(e: TableError) -> Response {
+    match e {
+        TableError::Full { .. } => Response::Full(e.to_string()),
+        other => Response::Failed(other.to_string()),
     }
 }
 
@@ -443,107 +486,7 @@ fn run_update(apply: &[u8], old: Option<&[u8]>, f: ByteBuf) -> Result<ByteBuf, S
     match catch_unwind(AssertUnwindSafe(|| apply.call((old, f)))) {
         Ok(r) => r,
         Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string payload".into());
-            Err(format!("the update function panicked: {msg}"))
-        }
-    }
-}
-
-/// A map from encoded keys to encoded values that keeps insertion order, as Python's dict does:
-/// a key that is set again keeps its place; one removed and set again goes to the end.
-#[derive(Default)]
-struct OrderedMap {
-    index: HashMap<Vec<u8>, usize>,
-    slots: Vec<Option<(Vec<u8>, Vec<u8>)>>,
-}
-
-impl OrderedMap {
-    fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    fn get(&self, k: &[u8]) -> Option<&Vec<u8>> {
-        let i = *self.index.get(k)?;
-        self.slots[i].as_ref().map(|(_, v)| v)
-    }
-
-    fn insert(&mut self, k: Vec<u8>, v: Vec<u8>) {
-        if let Some(&i) = self.index.get(&k) {
-            if let Some((_, old)) = &mut self.slots[i] {
-                *old = v;
-            }
-            return;
-        }
-        self.index.insert(k.clone(), self.slots.len());
-        self.slots.push(Some((k, v)));
-    }
-
-    fn remove(&mut self, k: &[u8]) -> Option<Vec<u8>> {
-        let i = self.index.remove(k)?;
-        let (_, v) = self.slots[i].take()?;
-        // Compact once holes outnumber entries, so removals cost amortised O(1) and iteration
-        // stays proportional to the live entries.
-        if self.slots.len() > 32 && self.slots.len() > 2 * self.index.len() {
-            self.slots.retain(Option::is_some);
-            for (j, slot) in self.slots.iter().enumerate() {
-                if let Some((k, _)) = slot {
-                    self.index.insert(k.clone(), j);
-                }
-            }
-        }
-        Some(v)
-    }
-
-    fn clear(&mut self) {
-        self.index.clear();
-        self.slots.clear();
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Vec<u8>)> {
-        self.slots.iter().flatten().map(|(k, v)| (k, v))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::OrderedMap;
-
-    fn keys(m: &OrderedMap) -> Vec<u8> {
-        m.iter().map(|(k, _)| k[0]).collect()
-    }
-
-    #[test]
-    fn keeps_insertion_order_like_python() {
-        let mut m = OrderedMap::default();
-        for k in [3u8, 1, 2] {
-            m.insert(vec![k], vec![k]);
-        }
-        m.insert(vec![1], vec![9]);
-        assert_eq!(keys(&m), [3, 1, 2]);
-        assert_eq!(m.get(&[1]), Some(&vec![9]));
-        assert_eq!(m.remove(&[3]), Some(vec![3]));
-        m.insert(vec![3], vec![3]);
-        assert_eq!(keys(&m), [1, 2, 3]);
-        assert_eq!(m.remove(&[7]), None);
-    }
-
-    #[test]
-    fn compaction_keeps_lookups_right() {
-        let mut m = OrderedMap::default();
-        for k in 0..100u8 {
-            m.insert(vec![k], vec![k]);
-        }
-        for k in 0..90u8 {
-            assert_eq!(m.remove(&[k]), Some(vec![k]));
-        }
-        assert_eq!(m.len(), 10);
-        assert_eq!(keys(&m), (90..100).collect::<Vec<u8>>());
-        for k in 90..100u8 {
-            assert_eq!(m.get(&[k]), Some(&vec![k]));
+            Err(format!("the update function panicked: {}", panic_message(panic.as_ref())))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use proc_core::SharedRegion;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -21,6 +22,8 @@ pub(super) enum Request {
     Lookup { name: String },
     /// An operation on object `id`.
     Op { id: u64, op: Op },
+    /// The shared memory of object `id`, to work in directly (dicts and namespaces).
+    Attach { id: u64 },
 }
 
 /// What to do to an object. Keys, values and items are encoded bytes.
@@ -120,4 +123,14 @@ pub(super) enum Response {
     /// The operation failed in the server (an update function that panicked or came from another
     /// program, an operation the object does not have).
     Failed(String),
+    /// A dict or namespace had no room for the write.
+    Full(String),
+    /// The answer to `Attach`: the object's table and the manager's liveness word.
+    Attached {
+        table: SharedRegion,
+        alive: SharedRegion,
+    },
+    /// The answer to `Attach` for an object without shared memory, or over a connection that
+    /// cannot carry it (TCP).
+    NotShared,
 }
