@@ -7,6 +7,16 @@ use std::io;
 pub use proc_core::codec::{DecodeError, EncodeError};
 
 /// Why a message could not be sent on a [`Connection`](crate::Connection).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::{Pipe, SendError};
+///
+/// let (mut a, b) = Pipe::new::<u8>()?;
+/// drop(b);
+/// assert!(matches!(a.send(&1), Err(SendError::Disconnected))); // Python's `BrokenPipeError`
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
@@ -40,6 +50,19 @@ pub enum SendError {
 }
 
 /// Why no message was received from a [`Connection`](crate::Connection).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::{Pipe, RecvError};
+///
+/// let (a, mut b) = Pipe::new::<u8>()?;
+/// drop(a);
+/// match b.recv() {
+///     Err(RecvError::Disconnected) => println!("the other end is gone"), // Python's `EOFError`
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecvError {
@@ -89,6 +112,19 @@ pub enum RecvError {
 }
 
 /// Why an item was not put in a queue. The item comes back inside.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::{PutError, Queue};
+///
+/// let q = Queue::bounded(1)?;
+/// q.put("a".to_string())?;
+/// match q.try_put("b".to_string()) {
+///     Err(PutError::Full(item)) => assert_eq!(item, "b"), // the item comes back
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum PutError<T> {
@@ -108,6 +144,17 @@ pub enum PutError<T> {
 
 impl<T> PutError<T> {
     /// The item that was not put.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Queue;
+    ///
+    /// let q = Queue::bounded(1)?;
+    /// q.put(vec![1])?;
+    /// let back: Vec<i32> = q.try_put(vec![2]).unwrap_err().into_inner();
+    /// assert_eq!(back, [2]);
+    /// # Ok(()) }
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             PutError::Full(t) | PutError::Timeout(t) | PutError::Closed(t) => t,
@@ -116,6 +163,19 @@ impl<T> PutError<T> {
     }
 
     /// The same error, without the item (to log it or pass it on with `?`).
+    ///
+    /// ```
+    /// use proc_ipc::{PutError, Queue};
+    ///
+    /// fn put_one(q: &Queue<String>, s: String) -> Result<(), PutError<()>> {
+    ///     q.try_put(s).map_err(|e| e.without_item())
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let q = Queue::bounded(1)?;
+    /// put_one(&q, "a".into())?;
+    /// assert!(matches!(put_one(&q, "b".into()), Err(PutError::Full(()))));
+    /// # Ok(()) }
+    /// ```
     pub fn without_item(&self) -> PutError<()> {
         match self {
             PutError::Full(_) => PutError::Full(()),
@@ -138,6 +198,20 @@ impl<T> fmt::Debug for PutError<T> {
 }
 
 /// Why a message could not go into (or come out of) a queue.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_core::Handle;
+/// use proc_ipc::{MessageError, PutError, Queue};
+///
+/// let q = Queue::new()?;
+/// let file = Handle::new(std::fs::File::open("/dev/null")?);
+/// match q.put(file) {
+///     Err(PutError::Message(_, MessageError::Encode(why))) => println!("{why}"), // use a Pipe
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MessageError {
@@ -160,6 +234,19 @@ pub enum MessageError {
 }
 
 /// Why no item was taken from a queue.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::{GetError, Queue};
+/// use std::time::Duration;
+///
+/// let q = Queue::<u8>::new()?;
+/// assert_eq!(q.try_get(), Err(GetError::Empty)); // Python's `queue.Empty`
+/// assert_eq!(q.get_timeout(Duration::from_millis(10)), Err(GetError::Timeout));
+/// q.close();
+/// assert_eq!(q.get(), Err(GetError::Closed));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GetError {
@@ -178,11 +265,27 @@ pub enum GetError {
 }
 
 /// `task_done` was called more times than items were put (Python's `ValueError`).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::{JoinableQueue, TaskDoneError};
+///
+/// let q = JoinableQueue::<u8>::new()?;
+/// assert_eq!(q.task_done(), Err(TaskDoneError)); // Python's `ValueError`
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("task_done() called more times than there were items put")]
 pub struct TaskDoneError;
 
 /// Why a queue or connection received from another process could not be used.
+///
+/// ```
+/// use proc_ipc::HandleError;
+///
+/// let e = HandleError::WrongType { expected: "u32".into(), found: "alloc::string::String" };
+/// assert_eq!(e.to_string(), "the queue carries `u32` items, not `alloc::string::String`");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandleError {

@@ -36,6 +36,19 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where a [`Listener`] listens and a [`Client`] connects. Plain data: pass it to a child process
 /// so that it can connect.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::{Address, Listener};
+/// use std::path::PathBuf;
+///
+/// let unix = Address::from(PathBuf::from("/tmp/my-app.sock")); // Python: a path string
+/// let tcp = Address::from("127.0.0.1:0".parse::<std::net::SocketAddr>()?); // Python: a tuple
+/// assert_eq!(unix.to_string(), "unix:/tmp/my-app.sock");
+/// let listener = Listener::bind(tcp, None)?;
+/// assert!(matches!(listener.address()?, Address::Tcp(a) if a.port() != 0));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Address {
     /// A Unix socket at a path in the file system.
@@ -72,6 +85,18 @@ impl fmt::Display for Address {
 }
 
 /// Why a connection could not be accepted or made.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_ipc::{Address, AuthError, Client, Listener};
+///
+/// let listener = Listener::bind(Address::Tcp("127.0.0.1:0".parse()?), Some(b"right key"))?;
+/// let address = listener.address()?;
+/// let client = std::thread::spawn(move || Client::connect::<(), ()>(address, Some(b"wrong key")));
+/// assert!(matches!(listener.accept::<(), ()>(), Err(AuthError::WrongKey)));
+/// assert!(matches!(client.join().unwrap(), Err(AuthError::Rejected)));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -148,6 +173,18 @@ pub struct Listener {
 impl Listener {
     /// Listens at `address`. With an `authkey`, every connection must prove it has the same key.
     /// A Unix socket path must not exist yet; it is removed when the listener is dropped.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::Listener;
+    ///
+    /// let path = std::env::temp_dir().join(format!("bind-example-{}.sock", std::process::id()));
+    /// let listener = Listener::bind(path.as_path(), Some(b"secret"))?; // Python: `Listener(path, authkey=…)`
+    /// assert!(path.exists());
+    /// drop(listener); // the socket file goes with it
+    /// assert!(!path.exists());
+    /// # Ok(()) }
+    /// ```
     pub fn bind(address: impl Into<Address>, authkey: Option<&[u8]>) -> io::Result<Listener> {
         let address = address.into();
         let (socket, created) = match &address {
@@ -165,6 +202,16 @@ impl Listener {
     }
 
     /// The address it listens at (with the real port, for a TCP port 0).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Address, Listener};
+    ///
+    /// let listener = Listener::bind(Address::Tcp("127.0.0.1:0".parse()?), None)?;
+    /// let Address::Tcp(addr) = listener.address()? else { unreachable!() };
+    /// println!("listening on port {}", addr.port()); // the port the system picked
+    /// # Ok(()) }
+    /// ```
     pub fn address(&self) -> io::Result<Address> {
         Ok(match &self.socket {
             Socket::Unix(l) => Address::Unix(
@@ -178,12 +225,42 @@ impl Listener {
     }
 
     /// How long a connecting peer has to complete the handshake (default 10 s).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Address, Listener};
+    /// use std::time::Duration;
+    ///
+    /// let mut listener = Listener::bind(Address::Tcp("127.0.0.1:0".parse()?), Some(b"key"))?;
+    /// listener.set_handshake_timeout(Duration::from_secs(2)); // slow peers are dropped sooner
+    /// # Ok(()) }
+    /// ```
     pub fn set_handshake_timeout(&mut self, timeout: Duration) {
         self.handshake_timeout = timeout;
     }
 
     /// Waits for the next connection and authenticates it. A peer that fails authentication or
     /// sends garbage is an error for this call only: the listener goes on accepting.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_ipc::{Address, Client, Listener};
+    ///
+    /// fn client(address: Address) -> String {
+    ///     let mut conn = Client::connect::<String, String>(address, Some(b"key")).unwrap();
+    ///     conn.send(&"hi".to_string()).unwrap();
+    ///     conn.recv().unwrap()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = Listener::bind(Address::Tcp("127.0.0.1:0".parse()?), Some(b"key"))?;
+    /// let mut p = Process::new(client, (listener.address()?,));
+    /// p.start()?;
+    /// let mut conn = listener.accept::<String, String>()?; // Python: `listener.accept()`
+    /// let hi = conn.recv()?;
+    /// conn.send(&format!("{hi} yourself"))?;
+    /// assert_eq!(p.join()?, "hi yourself");
+    /// # Ok(()) }
+    /// ```
     pub fn accept<S, R>(&self) -> Result<Connection<S, R>, AuthError> {
         let mut conn: Connection<(), ()> = match &self.socket {
             Socket::Unix(l) => Connection::from_unix(l.accept()?.0),
@@ -234,12 +311,45 @@ impl Waitable for Listener {
 }
 
 /// Connects to a [`Listener`] (Python's `Client`).
+///
+/// ```
+/// use proc_core::Process;
+/// use proc_ipc::{Address, Client, Listener};
+///
+/// fn serve(listener_address: Address) -> u32 {
+///     let mut conn = Client::connect::<u32, u32>(listener_address, None).unwrap();
+///     conn.send(&1).unwrap();
+///     conn.recv().unwrap()
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let listener = Listener::bind(Address::Tcp("127.0.0.1:0".parse()?), None)?;
+/// let mut p = Process::new(serve, (listener.address()?,));
+/// p.start()?;
+/// let mut conn = listener.accept::<u32, u32>()?;
+/// let n = conn.recv()?;
+/// conn.send(&(n + 1))?;
+/// assert_eq!(p.join()?, 2);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Client;
 
 impl Client {
     /// Connects to `address`, authenticating with `authkey` if given (the listener must use the
     /// same key).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Address, Client, Listener};
+    ///
+    /// let listener = Listener::bind(Address::Tcp("127.0.0.1:0".parse()?), Some(b"key"))?;
+    /// let address = listener.address()?;
+    /// let server = std::thread::spawn(move || listener.accept::<u8, u8>().unwrap().recv());
+    /// let mut conn = Client::connect::<u8, u8>(address, Some(b"key"))?; // Python: `Client(address, authkey=…)`
+    /// conn.send(&9)?;
+    /// assert_eq!(server.join().unwrap()?, 9);
+    /// # Ok(()) }
+    /// ```
     pub fn connect<S, R>(
         address: impl Into<Address>,
         authkey: Option<&[u8]>,
@@ -248,6 +358,20 @@ impl Client {
     }
 
     /// As [`connect`](Client::connect), with a limit on the handshake's duration.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_ipc::{Address, Client, Listener};
+    /// use std::time::Duration;
+    ///
+    /// let listener = Listener::bind(Address::Tcp("127.0.0.1:0".parse()?), Some(b"key"))?;
+    /// let address = listener.address()?;
+    /// let server = std::thread::spawn(move || listener.accept::<(), ()>().map(drop));
+    /// let conn = Client::connect_timeout::<(), ()>(address, Some(b"key"), Duration::from_secs(5))?;
+    /// drop(conn);
+    /// server.join().unwrap()?;
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout<S, R>(
         address: impl Into<Address>,
         authkey: Option<&[u8]>,
