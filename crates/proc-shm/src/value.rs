@@ -99,6 +99,19 @@ fn deserialize_region<'de, D: Deserializer<'de>, T>(d: D) -> Result<SharedRegion
 }
 
 /// Holds a [`Value`]'s lock; dereferences to the value.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_shm::Value;
+///
+/// let balance = Value::new(100u64)?;
+/// {
+///     let mut b = balance.lock(); // Python: `with balance.get_lock():`
+///     *b -= 30; // read and write under one lock: no other process gets in between
+/// }
+/// assert_eq!(balance.get(), 70);
+/// # Ok(()) }
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ValueGuard<'a, T: Plain> {
     value: &'a Value<T>,
@@ -116,17 +129,50 @@ pub(crate) fn region_with<T: Plain>(init: T) -> io::Result<SharedRegion> {
 
 impl<T: Plain> Value<T> {
     /// A value in shared memory with a lock of its own.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    ///
+    /// let v = Value::new(3.5f64)?; // Python: `Value('d', 3.5)`
+    /// assert_eq!(v.get(), 3.5);
+    /// # Ok(()) }
+    /// ```
     pub fn new(value: T) -> io::Result<Value<T>> {
         Self::with_lock(value, Lock::new()?)
     }
 
     /// A value guarded by `lock` (Python's `lock=` argument), which may also guard other things.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    /// use proc_sync::Lock;
+    ///
+    /// let lock = Lock::new()?;
+    /// let hits = Value::with_lock(0u32, lock.clone())?; // Python: `Value('I', 0, lock=lock)`
+    /// let misses = Value::with_lock(0u32, lock.clone())?; // one lock for both
+    /// *hits.lock() += 1;
+    /// assert!(misses.get_lock().unwrap().same_lock(&lock));
+    /// # Ok(()) }
+    /// ```
     pub fn with_lock(value: T, lock: Lock) -> io::Result<Value<T>> {
         Ok(Value { region: region_with(value)?, lock: DataLock::Plain(lock), _t: PhantomData })
     }
 
     /// A value guarded by a recursive lock (Python's default). Locking the value while the calling
     /// thread already holds `lock` panics: the data would be aliased.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    /// use proc_sync::RLock;
+    ///
+    /// let v = Value::with_rlock(0i64, RLock::new()?)?;
+    /// *v.lock() += 2;
+    /// assert_eq!(v.get(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn with_rlock(value: T, lock: RLock) -> io::Result<Value<T>> {
         Ok(Value { region: region_with(value)?, lock: DataLock::Recursive(lock), _t: PhantomData })
     }
@@ -134,6 +180,24 @@ impl<T: Plain> Value<T> {
     /// Locks the value. If a process died holding the lock, the lock is recovered and the value
     /// (possibly half-written, but always a valid `T`) is handed over; use
     /// [`lock_checked`](Self::lock_checked) to be told.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_shm::Value;
+    ///
+    /// fn deposit(account: Value<i64>) {
+    ///     for _ in 0..100 {
+    ///         *account.lock() += 1; // atomic across processes
+    ///     }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let account = Value::new(0i64)?;
+    /// let mut ps: Vec<_> = (0..2).map(|_| Process::new(deposit, (account.clone(),))).collect();
+    /// for p in &mut ps { p.start()?; }
+    /// for p in &mut ps { p.join()?; }
+    /// assert_eq!(account.get(), 200);
+    /// # Ok(()) }
+    /// ```
     pub fn lock(&self) -> ValueGuard<'_, T> {
         match self.lock.acquire() {
             Ok(g) => ValueGuard { value: self, _held: g },
@@ -142,6 +206,19 @@ impl<T: Plain> Value<T> {
     }
 
     /// Locks the value, saying if the previous holder died while holding the lock.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    ///
+    /// let v = Value::new([0u8; 4])?;
+    /// let mut g = match v.lock_checked() {
+    ///     Ok(g) => g,
+    ///     Err(died) => died.into_guard(), // a holder died: the array may be half-written
+    /// };
+    /// g[0] = 1;
+    /// # Ok(()) }
+    /// ```
     pub fn lock_checked(&self) -> Result<ValueGuard<'_, T>, OwnerDied<ValueGuard<'_, T>>> {
         match self.lock.acquire() {
             Ok(g) => Ok(ValueGuard { value: self, _held: g }),
@@ -150,16 +227,46 @@ impl<T: Plain> Value<T> {
     }
 
     /// The value (one locked read).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    ///
+    /// let v = Value::new(7u8)?;
+    /// assert_eq!(v.get(), 7); // Python: `v.value`
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self) -> T {
         *self.lock()
     }
 
     /// Replaces the value (one locked write).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    ///
+    /// let v = Value::new(false)?;
+    /// v.set(true); // Python: `v.value = True`
+    /// assert!(v.get());
+    /// # Ok(()) }
+    /// ```
     pub fn set(&self, value: T) {
         *self.lock() = value;
     }
 
     /// The lock, when it is a [`Lock`] (Python's `get_lock()`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    ///
+    /// let v = Value::new(0u16)?;
+    /// let lock = v.get_lock().expect("a plain Lock by default");
+    /// let _held = lock.acquire().unwrap(); // Python: `with v.get_lock():`
+    /// assert!(lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn get_lock(&self) -> Option<&Lock> {
         match &self.lock {
             DataLock::Plain(l) => Some(l),
@@ -168,6 +275,17 @@ impl<T: Plain> Value<T> {
     }
 
     /// The lock, when it is an [`RLock`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    /// use proc_sync::RLock;
+    ///
+    /// let v = Value::with_rlock(0u8, RLock::new()?)?;
+    /// assert!(v.get_rlock().is_some());
+    /// assert!(v.get_lock().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn get_rlock(&self) -> Option<&RLock> {
         match &self.lock {
             DataLock::Recursive(l) => Some(l),
@@ -176,6 +294,19 @@ impl<T: Plain> Value<T> {
     }
 
     /// The value's address in this process, for lock-free access by the caller's own means.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Value;
+    ///
+    /// let v = Value::new(5u32)?;
+    /// let held = v.get_lock().unwrap().acquire().unwrap();
+    /// // SAFETY: the value's lock is held, so no other process writes it now.
+    /// let x = unsafe { v.as_ptr().read() };
+    /// drop(held);
+    /// assert_eq!(x, 5);
+    /// # Ok(()) }
+    /// ```
     pub fn as_ptr(&self) -> *mut T {
         self.region.as_ptr().cast()
     }
@@ -219,6 +350,24 @@ impl<T: Plain + fmt::Debug> fmt::Debug for ValueGuard<'_, T> {
 /// One value in shared memory without a lock: Python's `multiprocessing.RawValue`. Access is only
 /// through `unsafe` methods, since nothing stops another process from writing at the same time;
 /// use a [`Value`] (or an [`AtomicValue`]) unless you synchronise by other means.
+///
+/// ```
+/// use proc_core::Process;
+/// use proc_shm::RawValue;
+///
+/// fn write(v: RawValue<u64>) {
+///     // SAFETY: the parent does not touch the value until it has joined this process.
+///     unsafe { v.write(42) };
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let v = RawValue::new(0u64)?; // Python: `RawValue('Q', 0)`
+/// let mut p = Process::new(write, (v.clone(),));
+/// p.start()?;
+/// p.join()?;
+/// // SAFETY: the only other user has exited.
+/// assert_eq!(unsafe { v.read() }, 42);
+/// # Ok(()) }
+/// ```
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct RawValue<T: Plain> {
@@ -229,11 +378,34 @@ pub struct RawValue<T: Plain> {
 
 impl<T: Plain> RawValue<T> {
     /// A value in shared memory, without a lock.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawValue;
+    ///
+    /// let v = RawValue::new(1i32)?;
+    /// // SAFETY: nothing else has a copy of `v` yet.
+    /// assert_eq!(unsafe { v.read() }, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new(value: T) -> io::Result<RawValue<T>> {
         Ok(RawValue { region: region_with(value)?, _t: PhantomData })
     }
 
     /// The value's address in this process.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawValue;
+    ///
+    /// let v = RawValue::new(0i32)?;
+    /// let p = v.as_ptr();
+    /// // SAFETY: nothing else has a copy of `v`, so no other access runs at the same time.
+    /// unsafe { *p = 9 };
+    /// // SAFETY: as above.
+    /// assert_eq!(unsafe { v.read() }, 9);
+    /// # Ok(()) }
+    /// ```
     pub fn as_ptr(&self) -> *mut T {
         self.region.as_ptr().cast()
     }
@@ -242,6 +414,17 @@ impl<T: Plain> RawValue<T> {
     ///
     /// # Safety
     /// No other thread or process may write the value during the read.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawValue;
+    ///
+    /// let v = RawValue::new(2.5f32)?;
+    /// // SAFETY: no other thread or process has the value.
+    /// let x = unsafe { v.read() };
+    /// assert_eq!(x, 2.5);
+    /// # Ok(()) }
+    /// ```
     pub unsafe fn read(&self) -> T {
         // SAFETY: valid, aligned T; the caller excludes concurrent writers.
         unsafe { self.as_ptr().read() }
@@ -251,6 +434,18 @@ impl<T: Plain> RawValue<T> {
     ///
     /// # Safety
     /// No other thread or process may read or write the value during the write.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawValue;
+    ///
+    /// let v = RawValue::new(0u8)?;
+    /// // SAFETY: no other thread or process has the value.
+    /// unsafe { v.write(3) };
+    /// // SAFETY: as above.
+    /// assert_eq!(unsafe { v.read() }, 3);
+    /// # Ok(()) }
+    /// ```
     pub unsafe fn write(&self, value: T) {
         // SAFETY: valid, aligned T; the caller excludes concurrent access.
         unsafe { self.as_ptr().write(value) }
@@ -292,6 +487,23 @@ pub struct AtomicValue<A: ShmSafe> {
 
 impl<A: ShmSafe> AtomicValue<A> {
     /// An atomic in shared memory, starting at `value`.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_shm::AtomicValue;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// fn count(hits: AtomicValue<AtomicU64>) {
+    ///     hits.fetch_add(1, Ordering::Relaxed); // no lock: one atomic instruction
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let hits = AtomicValue::new(AtomicU64::new(0))?;
+    /// let mut ps: Vec<_> = (0..3).map(|_| Process::new(count, (hits.clone(),))).collect();
+    /// for p in &mut ps { p.start()?; }
+    /// for p in &mut ps { p.join()?; }
+    /// assert_eq!(hits.load(Ordering::Relaxed), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn new(value: A) -> io::Result<AtomicValue<A>> {
         Ok(AtomicValue { inner: Shared::new(value)? })
     }
