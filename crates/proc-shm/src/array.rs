@@ -14,6 +14,15 @@ use crate::plain::Plain;
 use crate::value::{DataGuard, DataLock};
 
 /// An index past the end of an [`Array`] (Python's `IndexError('invalid index')`).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_shm::{Array, IndexError};
+///
+/// let a = Array::<u8>::new(2)?;
+/// assert_eq!(a.get(5), Err(IndexError { index: 5, len: 2 })); // Python's `IndexError`
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("index {index} is out of range for an array of length {len}")]
 pub struct IndexError {
@@ -97,6 +106,20 @@ pub struct Array<T: Plain> {
 }
 
 /// Holds an [`Array`]'s lock; dereferences to its elements.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_shm::Array;
+///
+/// let a = Array::from_slice(&[3u32, 1, 2])?;
+/// {
+///     let mut elems = a.lock(); // a `&mut [u32]` for as long as the guard lives
+///     elems.sort();
+///     elems[0] += 10;
+/// }
+/// assert_eq!(a.to_vec(), [11, 2, 3]);
+/// # Ok(()) }
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ArrayGuard<'a, T: Plain> {
     array: &'a Array<T>,
@@ -105,11 +128,36 @@ pub struct ArrayGuard<'a, T: Plain> {
 
 impl<T: Plain> Array<T> {
     /// `len` zero-filled elements with a lock of their own (Python's `Array(t, n)`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// let a = Array::<i32>::new(4)?; // Python: `Array('i', 4)`
+    /// assert_eq!(a.to_vec(), [0, 0, 0, 0]);
+    /// # Ok(()) }
+    /// ```
     pub fn new(len: usize) -> io::Result<Array<T>> {
         Ok(Array { elements: Elements::zeroed(len)?, lock: DataLock::Plain(Lock::new()?) })
     }
 
     /// A copy of `values` (Python's `Array(t, [..])`).
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_shm::Array;
+    ///
+    /// fn double_all(a: Array<f64>) {
+    ///     a.lock().iter_mut().for_each(|x| *x *= 2.0);
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let a = Array::from_slice(&[1.0, 2.5])?; // Python: `Array('d', [1.0, 2.5])`
+    /// let mut p = Process::new(double_all, (a.clone(),));
+    /// p.start()?;
+    /// p.join()?;
+    /// assert_eq!(a.to_vec(), [2.0, 5.0]);
+    /// # Ok(()) }
+    /// ```
     pub fn from_slice(values: &[T]) -> io::Result<Array<T>> {
         let a = Self::new(values.len())?;
         a.lock().copy_from_slice(values);
@@ -117,27 +165,77 @@ impl<T: Plain> Array<T> {
     }
 
     /// `len` zero-filled elements guarded by `lock`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    /// use proc_sync::Lock;
+    ///
+    /// let lock = Lock::new()?;
+    /// let xs = Array::<f32>::with_lock(3, lock.clone())?; // Python: `Array('f', 3, lock=lock)`
+    /// let ys = Array::<f32>::with_lock(3, lock)?; // guarded by the same lock
+    /// xs.set(0, 1.0)?;
+    /// assert_eq!(ys.get(0)?, 0.0);
+    /// # Ok(()) }
+    /// ```
     pub fn with_lock(len: usize, lock: Lock) -> io::Result<Array<T>> {
         Ok(Array { elements: Elements::zeroed(len)?, lock: DataLock::Plain(lock) })
     }
 
     /// `len` zero-filled elements guarded by a recursive lock; locking the array while the calling
     /// thread already holds `lock` panics (the elements would be aliased).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    /// use proc_sync::RLock;
+    ///
+    /// let a = Array::<u8>::with_rlock(2, RLock::new()?)?;
+    /// a.set(1, 9)?;
+    /// assert_eq!(a.to_vec(), [0, 9]);
+    /// # Ok(()) }
+    /// ```
     pub fn with_rlock(len: usize, lock: RLock) -> io::Result<Array<T>> {
         Ok(Array { elements: Elements::zeroed(len)?, lock: DataLock::Recursive(lock) })
     }
 
     /// The number of elements.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// assert_eq!(Array::<u64>::new(10)?.len(), 10); // Python: `len(a)`
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.elements.len
     }
 
     /// Whether there are no elements.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// assert!(Array::<u8>::new(0)?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.elements.len == 0
     }
 
     /// Locks the array (recovering the lock if its holder died, as [`Value::lock`](crate::Value::lock)).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// let a = Array::from_slice(&[1, 2, 3])?;
+    /// let total: i32 = a.lock().iter().sum(); // Python: `with a.get_lock(): sum(a)`
+    /// assert_eq!(total, 6);
+    /// # Ok(()) }
+    /// ```
     pub fn lock(&self) -> ArrayGuard<'_, T> {
         match self.lock.acquire() {
             Ok(g) => ArrayGuard { array: self, _held: g },
@@ -146,6 +244,19 @@ impl<T: Plain> Array<T> {
     }
 
     /// Locks the array, saying if the previous holder died while holding the lock.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// let a = Array::<u32>::new(3)?;
+    /// let mut g = a.lock_checked().unwrap_or_else(|died| {
+    ///     eprintln!("a writer died: the elements may be half-updated");
+    ///     died.into_guard()
+    /// });
+    /// g.fill(7);
+    /// # Ok(()) }
+    /// ```
     pub fn lock_checked(&self) -> Result<ArrayGuard<'_, T>, OwnerDied<ArrayGuard<'_, T>>> {
         match self.lock.acquire() {
             Ok(g) => Ok(ArrayGuard { array: self, _held: g }),
@@ -154,11 +265,31 @@ impl<T: Plain> Array<T> {
     }
 
     /// Element `index` (one locked read).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// let a = Array::from_slice(&[10u8, 20])?;
+    /// assert_eq!(a.get(1)?, 20); // Python: `a[1]`
+    /// assert!(a.get(2).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self, index: usize) -> Result<T, IndexError> {
         self.lock().get(index).copied().ok_or(IndexError { index, len: self.len() })
     }
 
     /// Sets element `index` (one locked write).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// let a = Array::<i64>::new(2)?;
+    /// a.set(0, -1)?; // Python: `a[0] = -1`
+    /// assert_eq!(a.to_vec(), [-1, 0]);
+    /// # Ok(()) }
+    /// ```
     pub fn set(&self, index: usize, value: T) -> Result<(), IndexError> {
         let len = self.len();
         let mut g = self.lock();
@@ -168,11 +299,30 @@ impl<T: Plain> Array<T> {
     }
 
     /// A copy of every element.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// let a = Array::from_slice(b"abc")?;
+    /// assert_eq!(a.to_vec(), b"abc"); // Python: `a[:]`
+    /// # Ok(()) }
+    /// ```
     pub fn to_vec(&self) -> Vec<T> {
         self.lock().to_vec()
     }
 
     /// The lock, when it is a [`Lock`] (Python's `get_lock()`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::Array;
+    ///
+    /// let a = Array::<u8>::new(4)?;
+    /// let lock = a.get_lock().expect("a plain Lock by default");
+    /// assert!(!lock.locked());
+    /// # Ok(()) }
+    /// ```
     pub fn get_lock(&self) -> Option<&Lock> {
         match &self.lock {
             DataLock::Plain(l) => Some(l),
@@ -223,6 +373,24 @@ impl<T: Plain + fmt::Debug> fmt::Debug for ArrayGuard<'_, T> {
 /// A fixed-length array in shared memory without a lock: Python's `multiprocessing.RawArray`.
 /// Access is through `unsafe` slices, since nothing stops another process from writing at the same
 /// time.
+///
+/// ```
+/// use proc_core::Process;
+/// use proc_shm::RawArray;
+///
+/// fn fill(a: RawArray<u16>) {
+///     // SAFETY: the parent does not touch the array until it has joined this process.
+///     unsafe { a.as_mut_slice() }.fill(7);
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let a = RawArray::new(3)?; // Python: `RawArray('H', 3)`
+/// let mut p = Process::new(fill, (a.clone(),));
+/// p.start()?;
+/// p.join()?;
+/// // SAFETY: the only other user has exited.
+/// assert_eq!(unsafe { a.as_slice() }, [7, 7, 7]);
+/// # Ok(()) }
+/// ```
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct RawArray<T: Plain> {
@@ -231,11 +399,31 @@ pub struct RawArray<T: Plain> {
 
 impl<T: Plain> RawArray<T> {
     /// `len` zero-filled elements.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawArray;
+    ///
+    /// let a = RawArray::<f64>::new(2)?;
+    /// // SAFETY: nothing else has a copy of `a`.
+    /// assert_eq!(unsafe { a.as_slice() }, [0.0, 0.0]);
+    /// # Ok(()) }
+    /// ```
     pub fn new(len: usize) -> io::Result<RawArray<T>> {
         Ok(RawArray { elements: Elements::zeroed(len)? })
     }
 
     /// A copy of `values`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawArray;
+    ///
+    /// let a = RawArray::from_slice(&[1u8, 2])?;
+    /// // SAFETY: nothing else has a copy of `a`.
+    /// assert_eq!(unsafe { a.as_slice() }, [1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn from_slice(values: &[T]) -> io::Result<RawArray<T>> {
         let a = Self::new(values.len())?;
         // SAFETY: the array is new; no one else can see it yet.
@@ -244,16 +432,44 @@ impl<T: Plain> RawArray<T> {
     }
 
     /// The number of elements.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawArray;
+    ///
+    /// assert_eq!(RawArray::<u8>::new(5)?.len(), 5);
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.elements.len
     }
 
     /// Whether there are no elements.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawArray;
+    ///
+    /// assert!(!RawArray::<u8>::new(1)?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.elements.len == 0
     }
 
     /// The first element's address in this process.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawArray;
+    ///
+    /// let a = RawArray::<u32>::new(2)?;
+    /// // SAFETY: in bounds, and nothing else has a copy of `a`.
+    /// unsafe { a.as_mut_ptr().add(1).write(5) };
+    /// // SAFETY: as above.
+    /// assert_eq!(unsafe { a.as_slice() }, [0, 5]);
+    /// # Ok(()) }
+    /// ```
     pub fn as_mut_ptr(&self) -> *mut T {
         self.elements.ptr()
     }
@@ -262,6 +478,17 @@ impl<T: Plain> RawArray<T> {
     ///
     /// # Safety
     /// No other thread or process may write the elements while the slice is alive.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawArray;
+    ///
+    /// let a = RawArray::from_slice(&[4i32, 5])?;
+    /// // SAFETY: no other thread or process has the array.
+    /// let sum: i32 = unsafe { a.as_slice() }.iter().sum();
+    /// assert_eq!(sum, 9);
+    /// # Ok(()) }
+    /// ```
     pub unsafe fn as_slice(&self) -> &[T] {
         // SAFETY: `len` valid, aligned Ts; the caller excludes concurrent writers.
         unsafe { std::slice::from_raw_parts(self.elements.ptr(), self.elements.len) }
@@ -272,6 +499,18 @@ impl<T: Plain> RawArray<T> {
     /// # Safety
     /// No other thread or process may read or write the elements while the slice is alive, and no
     /// other slice of this array may be alive in this process.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::RawArray;
+    ///
+    /// let a = RawArray::<u8>::new(3)?;
+    /// // SAFETY: no other thread or process has the array, and no other slice of it is alive.
+    /// unsafe { a.as_mut_slice() }.copy_from_slice(b"xyz");
+    /// // SAFETY: the mutable slice is gone.
+    /// assert_eq!(unsafe { a.as_slice() }, b"xyz");
+    /// # Ok(()) }
+    /// ```
     #[allow(clippy::mut_from_ref)] // shared memory: the exclusion is the caller's promise
     pub unsafe fn as_mut_slice(&self) -> &mut [T] {
         // SAFETY: `len` valid, aligned Ts; the caller promises exclusive access.
