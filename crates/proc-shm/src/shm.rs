@@ -19,6 +19,18 @@ const HEADER: usize = 64;
 const KEEP: u64 = 1;
 
 /// Why a named segment could not be created or attached.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use proc_shm::{SharedMemory, ShmError};
+///
+/// match SharedMemory::attach("no-such-segment-here") {
+///     Err(ShmError::NotFound(name)) => println!("{name} does not exist"), // Python's FileNotFoundError
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(matches!(SharedMemory::create(0), Err(ShmError::ZeroSize)));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShmError {
@@ -101,6 +113,25 @@ fn classify(e: io::Error, name: &str) -> ShmError {
 
 impl SharedMemory {
     /// Creates a segment of `size` bytes with a generated name (`mp_…`, see [`name`](Self::name)).
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_shm::SharedMemory;
+    ///
+    /// fn shout(name: String) {
+    ///     let shm = SharedMemory::attach(&name).unwrap();
+    ///     shm.write_at(0, b"HELLO").unwrap();
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let shm = SharedMemory::create(64)?; // Python: `SharedMemory(create=True, size=64)`
+    /// let mut p = Process::new(shout, (shm.name().to_string(),));
+    /// p.start()?;
+    /// p.join()?;
+    /// let mut got = [0; 5];
+    /// shm.read_at(0, &mut got)?;
+    /// assert_eq!(&got, b"HELLO");
+    /// # Ok(()) }
+    /// ```
     pub fn create(size: usize) -> Result<SharedMemory, ShmError> {
         loop {
             match Self::create_named(&generated_name(), size) {
@@ -111,6 +142,17 @@ impl SharedMemory {
     }
 
     /// Creates a segment named `name` of `size` bytes; [`ShmError::Exists`] if the name is taken.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::{SharedMemory, ShmError};
+    ///
+    /// let name = format!("create-named-example-{}", std::process::id());
+    /// let shm = SharedMemory::create_named(&name, 4096)?; // Python: `SharedMemory(name, create=True, size=4096)`
+    /// assert_eq!(shm.name(), name);
+    /// assert!(matches!(SharedMemory::create_named(&name, 1), Err(ShmError::Exists(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn create_named(name: &str, size: usize) -> Result<SharedMemory, ShmError> {
         valid_name(name)?;
         if size == 0 {
@@ -145,6 +187,19 @@ impl SharedMemory {
 
     /// Attaches to the segment named `name`; [`ShmError::NotFound`] if there is none. Works for
     /// segments made by other programs too (their whole size is the data).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let owner = SharedMemory::create(8)?;
+    /// let other = SharedMemory::attach(owner.name())?; // Python: `SharedMemory(name)`
+    /// other.write_at(0, &[1, 2])?;
+    /// let mut got = [0; 2];
+    /// owner.read_at(0, &mut got)?;
+    /// assert_eq!(got, [1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn attach(name: &str) -> Result<SharedMemory, ShmError> {
         valid_name(name)?;
         let fd = sys::open(name).map_err(|e| classify(e, name))?;
@@ -176,16 +231,48 @@ impl SharedMemory {
     }
 
     /// The segment's name.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(1)?;
+    /// println!("attach to {} from another program", shm.name());
+    /// assert!(shm.name().starts_with("mp_"));
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Usable bytes.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(100)?;
+    /// assert!(shm.size() >= 100);
+    /// # Ok(()) }
+    /// ```
     pub fn size(&self) -> usize {
         self.size
     }
 
     /// The first usable byte, in this process's mapping.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(4)?;
+    /// // SAFETY: in bounds, and no other process has the segment yet.
+    /// unsafe { shm.as_ptr().write(7) };
+    /// let mut got = [0];
+    /// shm.read_at(0, &mut got)?;
+    /// assert_eq!(got, [7]);
+    /// # Ok(()) }
+    /// ```
     pub fn as_ptr(&self) -> *mut u8 {
         // SAFETY: `offset` is within the mapping (0 or HEADER, and the mapping is larger).
         unsafe { self.map.as_mut_ptr().add(self.offset) }
@@ -212,6 +299,19 @@ impl SharedMemory {
     }
 
     /// Copies bytes out, starting at `offset`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(16)?;
+    /// shm.write_at(8, b"tail")?;
+    /// let mut got = [0u8; 4];
+    /// shm.read_at(8, &mut got)?; // Python: `bytes(shm.buf[8:12])`
+    /// assert_eq!(&got, b"tail");
+    /// assert!(shm.read_at(shm.size(), &mut got).is_err()); // past the end
+    /// # Ok(()) }
+    /// ```
     pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ShmError> {
         let r = self.range(offset, dst.len())?;
         for (d, s) in dst.iter_mut().zip(&self.bytes()[r]) {
@@ -222,6 +322,18 @@ impl SharedMemory {
     }
 
     /// Copies bytes in, starting at `offset`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(4)?;
+    /// shm.write_at(0, &42u32.to_le_bytes())?; // Python: `shm.buf[:4] = …`
+    /// let mut got = [0; 4];
+    /// shm.read_at(0, &mut got)?;
+    /// assert_eq!(u32::from_le_bytes(got), 42);
+    /// # Ok(()) }
+    /// ```
     pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<(), ShmError> {
         let r = self.range(offset, src.len())?;
         std::sync::atomic::fence(Ordering::Release);
@@ -235,6 +347,18 @@ impl SharedMemory {
     ///
     /// # Safety
     /// No other thread or process may write the segment while the slice is alive.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(3)?;
+    /// shm.write_at(0, b"abc")?;
+    /// // SAFETY: no other thread or process has the segment.
+    /// let bytes = unsafe { shm.buf() };
+    /// assert_eq!(&bytes[..3], b"abc");
+    /// # Ok(()) }
+    /// ```
     pub unsafe fn buf(&self) -> &[u8] {
         // SAFETY: `size` mapped bytes; the caller excludes concurrent writers.
         unsafe { std::slice::from_raw_parts(self.as_ptr(), self.size) }
@@ -245,6 +369,20 @@ impl SharedMemory {
     /// # Safety
     /// No other thread or process may access the segment while the slice is alive, and no other
     /// slice of it may be alive in this process.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let shm = SharedMemory::create(3)?;
+    /// // SAFETY: no other thread or process has the segment, and no other slice of it is alive.
+    /// let bytes = unsafe { shm.buf_mut() };
+    /// bytes[..3].copy_from_slice(b"xyz");
+    /// let mut got = [0; 3];
+    /// shm.read_at(0, &mut got)?;
+    /// assert_eq!(&got, b"xyz");
+    /// # Ok(()) }
+    /// ```
     #[allow(clippy::mut_from_ref)] // shared memory: the exclusion is the caller's promise
     pub unsafe fn buf_mut(&self) -> &mut [u8] {
         // SAFETY: `size` mapped bytes; the caller promises exclusive access.
@@ -253,6 +391,19 @@ impl SharedMemory {
 
     /// Keeps the segment after this creator's handle is dropped or the creator dies, for other
     /// programs to attach to later; remove it with [`unlink`](Self::unlink).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let mut shm = SharedMemory::create(8)?;
+    /// shm.keep();
+    /// let name = shm.name().to_string();
+    /// drop(shm);
+    /// let mut again = SharedMemory::attach(&name)?; // still there
+    /// again.unlink()?; // remove it when done
+    /// # Ok(()) }
+    /// ```
     pub fn keep(&mut self) {
         self.creator = false;
         if self.offset == HEADER {
@@ -262,6 +413,17 @@ impl SharedMemory {
 
     /// Removes the name (Python's `unlink()`): no new process can attach; those attached keep their
     /// mapping. A second call is [`ShmError::NotFound`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let mut shm = SharedMemory::create(8)?;
+    /// shm.unlink()?; // Python: `shm.unlink()`
+    /// assert!(SharedMemory::attach(shm.name()).is_err());
+    /// assert!(shm.unlink().is_err()); // already gone
+    /// # Ok(()) }
+    /// ```
     pub fn unlink(&mut self) -> Result<(), ShmError> {
         sys::unlink(&self.name).map_err(|e| classify(e, &self.name))?;
         self.unlinked = true;
@@ -270,10 +432,31 @@ impl SharedMemory {
 
     /// Unmaps the segment in this process (Python's `close()`); the creator's handle also unlinks it,
     /// unless kept.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// let owner = SharedMemory::create(8)?;
+    /// let other = SharedMemory::attach(owner.name())?;
+    /// other.close(); // Python: `other.close()`: unmapped here, the segment stays
+    /// assert!(SharedMemory::attach(owner.name()).is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn close(self) {}
 
     /// Removes segments made by this crate whose creator has died without unlinking them (killed,
     /// say), unless the creator asked to [`keep`](Self::keep) them. Returns the names removed.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use proc_shm::SharedMemory;
+    ///
+    /// for name in SharedMemory::cleanup()? {
+    ///     println!("removed {name}, left by a creator that died");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn cleanup() -> io::Result<Vec<String>> {
         let mut removed = Vec::new();
         for name in sys::list()? {
