@@ -10,7 +10,9 @@ use super::client::{ObjectRef, encode, proxy_type};
 use super::error::{KeyError, ProxyError};
 
 /// A dict held by a [`Manager`](super::Manager): keys `K` to values `V`, any serde types (Python's
-/// `manager.dict()`). Every method is one round trip to the manager, atomic there.
+/// `manager.dict()`). Every method is atomic: it runs under the dict's lock, in the dict's shared
+/// memory (directly, or through the manager for a process that cannot map it; see
+/// [`ObjectRef::is_direct`](super::ObjectRef::is_direct)).
 ///
 /// Keys are compared by their encoding, so a key needs `Serialize` only (not `Hash` or `Eq`), and
 /// the methods that take a key accept any borrowed form that encodes the same (`&str` for
@@ -237,13 +239,16 @@ where
         self.object.map_clear()
     }
 
-    /// Sets `key` to `f(current value)` inside the manager process, atomically, and returns the
-    /// new value. `f` gets `None` when the key is not there. No other call on this dict runs
+    /// Sets `key` to `f(current value)` under the dict's lock, atomically, and returns the new
+    /// value. `f` gets `None` when the key is not there. No other call on this dict runs
     /// meanwhile, so concurrent updates from many processes are never lost, with no lock.
     ///
-    /// `f` is a `fn` item or a closure that captures nothing: it travels as its offset in this
-    /// program's binary (a [`SharedFn`](proc_core::SharedFn)). A function from another program
-    /// fails with [`ProxyError::Remote`], as does one that panics (the value is then unchanged).
+    /// Where the proxy works in the dict's memory directly, `f` runs in the calling process;
+    /// otherwise in the manager process. Either way `f` is a `fn` item or a closure that captures
+    /// nothing: it travels as its offset in this program's binary (a
+    /// [`SharedFn`](proc_core::SharedFn)). A function from another program fails with
+    /// [`ProxyError::Remote`], as does one that panics (the lock is released and the value
+    /// unchanged). `f` must not call this dict: the lock is not reentrant.
     ///
     /// ```
     /// # use proc_shm::manager::Manager;

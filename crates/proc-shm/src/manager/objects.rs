@@ -120,7 +120,7 @@ impl NamespaceProxy {
         self.object.map_keys()
     }
 
-    /// Sets `name` to `f(current value)` inside the manager process, atomically, and returns the
+    /// Sets `name` to `f(current value)` under the namespace's lock, atomically, and returns the
     /// new value; `f` gets `None` if `name` is not set. As
     /// [`DictProxy::update_with`](super::DictProxy::update_with).
     ///

@@ -55,7 +55,8 @@ const HEADER: u64 = 4096;
 pub(super) const DEFAULT_HALF: u64 = 1 << 30;
 /// The smallest half a table may be given.
 pub(super) const MIN_HALF: u64 = 64 * 1024;
-/// Garbage allowed beyond the size of the live data before a compaction.
+/// Garbage allowed beyond the size of the live data before a compaction, at most (an eighth of
+/// the half for small halves).
 const SLACK: u64 = 1 << 20;
 /// Memory is allocated in steps of this much as `top` advances.
 const CHUNK: u64 = 256 * 1024;
@@ -492,7 +493,7 @@ impl<'a> Locked<'a> {
         );
         let top = hd.top.load(Ordering::Relaxed);
         let garbage = top.saturating_sub(l.base).saturating_sub(live + l.cap * SLOT);
-        if top + size > l.end || garbage > live + SLACK {
+        if top + size > l.end || garbage > live + SLACK.min(self.table.half / 8) {
             return self.compact(size, true);
         }
         if (used + 1) * 4 > l.cap * 3 {

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "manager")]
 mod manager;
+#[cfg(feature = "manager")]
+mod manager_direct;
 mod shm;
 mod values;
 

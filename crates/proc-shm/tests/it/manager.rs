@@ -15,9 +15,9 @@ use crate::{WATCHDOG, join, run_all};
 
 /// Aborts the whole test binary if the test that made it has not finished within the watchdog:
 /// a call into a manager that hangs fails loudly instead of stalling the run.
-struct Watchdog(Option<mpsc::Sender<()>>);
+pub(crate) struct Watchdog(Option<mpsc::Sender<()>>);
 
-fn watchdog(name: &'static str) -> Watchdog {
+pub(crate) fn watchdog(name: &'static str) -> Watchdog {
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(2 * WATCHDOG) {
