@@ -6,6 +6,21 @@ use crate::codec::{DecodeError, EncodeError};
 use crate::status::ExitStatus;
 
 /// A process could not be started.
+///
+/// ```
+/// use proc_core::{Process, StartError};
+///
+/// fn work() {}
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut p = Process::new(work, ());
+/// p.start()?;
+/// match p.start() {
+///     Err(StartError::AlreadyStarted) => {} // Python: "cannot start a process twice"
+///     other => panic!("{other:?}"),
+/// }
+/// p.join()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
@@ -38,6 +53,21 @@ pub enum StartError {
 }
 
 /// `join` did not produce the child's return value.
+///
+/// ```
+/// use proc_core::{JoinError, Process};
+///
+/// fn work() -> u8 {
+///     1
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut p = Process::new(work, ());
+/// assert!(matches!(p.join(), Err(JoinError::NotStarted)));
+/// p.start()?;
+/// assert_eq!(p.join()?, 1);
+/// assert!(matches!(p.join(), Err(JoinError::AlreadyJoined))); // the value was taken
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JoinError {
@@ -87,16 +117,59 @@ pub enum JoinError {
 
 impl JoinError {
     /// Whether the target panicked.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    ///
+    /// fn boom() {
+    ///     panic!("boom")
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(boom, ());
+    /// p.start()?;
+    /// assert!(p.join().unwrap_err().is_panic());
+    /// # Ok(()) }
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, JoinError::Panicked { .. })
     }
 
     /// Whether the timeout passed.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use std::time::Duration;
+    ///
+    /// fn wait_forever() {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(wait_forever, ());
+    /// p.start()?;
+    /// assert!(p.join_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
+    /// p.kill()?;
+    /// # Ok(()) }
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, JoinError::Timeout)
     }
 
     /// How the process ended, where the error says.
+    ///
+    /// ```
+    /// use proc_core::{ExitStatus, Process};
+    ///
+    /// fn leave() {
+    ///     std::process::exit(7);
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(leave, ());
+    /// p.start()?;
+    /// assert_eq!(p.join().unwrap_err().exit_status(), Some(ExitStatus::Exited(7)));
+    /// # Ok(()) }
+    /// ```
     pub fn exit_status(&self) -> Option<ExitStatus> {
         match self {
             JoinError::Panicked { .. } => Some(ExitStatus::Exited(1)),
@@ -110,6 +183,14 @@ impl JoinError {
 }
 
 /// An operation that needs a started (or not yet started) process was called at the wrong time.
+///
+/// ```
+/// use proc_core::{Process, StateError};
+///
+/// fn work() {}
+/// let p = Process::new(work, ());
+/// assert_eq!(p.sentinel().unwrap_err(), StateError::NotStarted);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
@@ -122,6 +203,14 @@ pub enum StateError {
 }
 
 /// A signal could not be sent.
+///
+/// ```
+/// use proc_core::{Process, SignalError};
+///
+/// fn work() {}
+/// let p = Process::new(work, ());
+/// assert!(matches!(p.terminate(), Err(SignalError::NotStarted)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignalError {
