@@ -20,11 +20,26 @@ use crate::sys;
 
 /// The secret a process family shares: Python's `authkey`, 32 random bytes made by the main
 /// process and inherited by every child. Listeners and managers use it to authenticate clients.
+///
+/// ```
+/// use proc_core::{AuthKey, current_process};
+///
+/// let family = current_process().authkey().clone(); // Python: `current_process().authkey`
+/// let other = AuthKey::random();
+/// assert_ne!(family, other);
+/// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthKey([u8; 32]);
 
 impl AuthKey {
     /// A fresh random key.
+    ///
+    /// ```
+    /// use proc_core::AuthKey;
+    ///
+    /// let key = AuthKey::random(); // Python: `os.urandom(32)`
+    /// assert_eq!(key.as_bytes().len(), 32);
+    /// ```
     pub fn random() -> AuthKey {
         let mut k = [0u8; 32];
         sys::random_bytes(&mut k).expect("the kernel's random number generator is unavailable");
@@ -32,11 +47,26 @@ impl AuthKey {
     }
 
     /// A key with these bytes.
+    ///
+    /// ```
+    /// use proc_core::AuthKey;
+    ///
+    /// let key = AuthKey::from_bytes([7; 32]); // a key agreed with another program
+    /// assert_eq!(key.as_bytes(), &[7; 32]);
+    /// ```
     pub fn from_bytes(bytes: [u8; 32]) -> AuthKey {
         AuthKey(bytes)
     }
 
     /// The key's bytes.
+    ///
+    /// ```
+    /// use proc_core::current_process;
+    ///
+    /// let me = current_process();
+    /// let bytes: &[u8] = me.authkey().as_bytes(); // for an HMAC of your own, say
+    /// assert_eq!(bytes.len(), 32);
+    /// ```
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -99,6 +129,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A snapshot of the calling process: Python's `current_process()`.
+///
+/// ```
+/// use proc_core::{Process, current_process};
+///
+/// fn describe() -> (String, bool) {
+///     let me = current_process();
+///     (me.name().to_string(), me.daemon())
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(current_process().name(), "MainProcess");
+/// let mut p = Process::builder().name("helper").daemon(true).target(describe, ());
+/// p.start()?;
+/// assert_eq!(p.join()?, ("helper".to_string(), true));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct CurrentProcess {
     name: String,
@@ -111,32 +156,85 @@ pub struct CurrentProcess {
 impl CurrentProcess {
     /// The process's name: `MainProcess` for the main process, `Process-N` (or `Process-N:M` …) for
     /// children unless they were given one.
+    ///
+    /// ```
+    /// use proc_core::current_process;
+    ///
+    /// println!("running in {}", current_process().name()); // Python: `current_process().name`
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The process id.
+    ///
+    /// ```
+    /// use proc_core::{Pid, current_process};
+    ///
+    /// assert_eq!(current_process().pid(), Pid::current());
+    /// ```
     pub fn pid(&self) -> Pid {
         self.pid
     }
 
     /// Whether this is a daemon process (it may not start children).
+    ///
+    /// ```
+    /// use proc_core::current_process;
+    ///
+    /// assert!(!current_process().daemon()); // the main process is not a daemon
+    /// ```
     pub fn daemon(&self) -> bool {
         self.daemon
     }
 
     /// The process family's authentication key.
+    ///
+    /// ```
+    /// use proc_core::{AuthKey, current_process};
+    ///
+    /// let key: AuthKey = current_process().authkey().clone();
+    /// assert_eq!(&key, current_process().authkey()); // the same for the whole family
+    /// ```
     pub fn authkey(&self) -> &AuthKey {
         &self.authkey
     }
 
     /// Position in the process tree: empty for the main process, `[N]` for its N-th child, and so on.
+    ///
+    /// ```
+    /// use proc_core::{Process, current_process};
+    ///
+    /// fn my_identity() -> Vec<u32> {
+    ///     current_process().identity().to_vec()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert!(current_process().identity().is_empty()); // the main process
+    /// let mut p = Process::new(my_identity, ());
+    /// p.start()?;
+    /// assert_eq!(p.join()?.len(), 1); // `[N]`: the N-th child of the main process
+    /// # Ok(()) }
+    /// ```
     pub fn identity(&self) -> &[u32] {
         &self.identity
     }
 }
 
 /// The calling process (Python's `multiprocessing.current_process()`).
+///
+/// ```
+/// use proc_core::{Process, current_process};
+///
+/// fn whoami() -> String {
+///     current_process().name().to_string()
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut p = Process::new(whoami, ());
+/// let name = p.name().to_string();
+/// p.start()?;
+/// assert_eq!(p.join()?, name);
+/// # Ok(()) }
+/// ```
 pub fn current_process() -> CurrentProcess {
     let mut me = lock(&ME);
     let authkey = me.authkey.get_or_insert_with(AuthKey::random).clone();
@@ -156,16 +254,51 @@ pub(crate) fn authkey() -> AuthKey {
 }
 
 /// Renames the calling process (Python's `current_process().name = …`).
+///
+/// ```
+/// use proc_core::{current_process, set_current_process_name};
+///
+/// set_current_process_name("coordinator");
+/// assert_eq!(current_process().name(), "coordinator");
+/// ```
 pub fn set_current_process_name(name: impl Into<String>) {
     lock(&ME).name = name.into();
 }
 
 /// The process that started this one, if this is a child (Python's `parent_process()`).
+///
+/// ```
+/// use proc_core::{Pid, Process, parent_process};
+///
+/// fn parent_pid() -> Option<Pid> {
+///     parent_process().map(|p| p.pid())
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert!(parent_process().is_none()); // the main process has no multiproc parent
+/// let mut p = Process::new(parent_pid, ());
+/// p.start()?;
+/// assert_eq!(p.join()?, Some(Pid::current()));
+/// # Ok(()) }
+/// ```
 pub fn parent_process() -> Option<ParentProcess> {
     lock(&ME).parent.clone().map(|info| ParentProcess { info })
 }
 
 /// The parent of the calling process, as seen from a child.
+///
+/// ```
+/// use proc_core::{Process, parent_process};
+///
+/// fn parent_name() -> String {
+///     let parent = parent_process().expect("started by a multiproc parent");
+///     parent.name().to_string()
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut p = Process::new(parent_name, ());
+/// p.start()?;
+/// assert_eq!(p.join()?, "MainProcess");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct ParentProcess {
     info: Arc<ParentInfo>,
@@ -173,16 +306,55 @@ pub struct ParentProcess {
 
 impl ParentProcess {
     /// The parent's process id.
+    ///
+    /// ```
+    /// use proc_core::{Pid, Process, parent_process};
+    ///
+    /// fn parent_pid() -> Pid {
+    ///     parent_process().unwrap().pid()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(parent_pid, ());
+    /// p.start()?;
+    /// assert_eq!(p.join()?, Pid::current());
+    /// # Ok(()) }
+    /// ```
     pub fn pid(&self) -> Pid {
         self.info.pid
     }
 
     /// The parent's name.
+    ///
+    /// ```
+    /// use proc_core::{Process, parent_process};
+    ///
+    /// fn parent_name() -> String {
+    ///     parent_process().unwrap().name().to_string()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(parent_name, ());
+    /// p.start()?;
+    /// assert_eq!(p.join()?, "MainProcess");
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.info.name
     }
 
     /// Whether the parent is still running.
+    ///
+    /// ```
+    /// use proc_core::{Process, parent_process};
+    ///
+    /// fn parent_alive() -> bool {
+    ///     parent_process().unwrap().is_alive()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(parent_alive, ());
+    /// p.start()?;
+    /// assert!(p.join()?); // this process is waiting for it, so alive
+    /// # Ok(()) }
+    /// ```
     pub fn is_alive(&self) -> bool {
         match &self.info.pidfd {
             Some(fd) => {
@@ -194,6 +366,20 @@ impl ParentProcess {
     }
 
     /// Waits until the parent has ended, at most `timeout`; returns whether it has.
+    ///
+    /// ```
+    /// use proc_core::{Process, parent_process};
+    /// use std::time::Duration;
+    ///
+    /// fn parent_ended() -> bool {
+    ///     parent_process().unwrap().join_timeout(Duration::from_millis(10))
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(parent_ended, ());
+    /// p.start()?;
+    /// assert!(!p.join()?); // the parent is still here
+    /// # Ok(()) }
+    /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
         match &self.info.pidfd {
             Some(fd) => {
@@ -205,6 +391,22 @@ impl ParentProcess {
     }
 
     /// The parent's pidfd, readable once it has ended (usable with [`wait`](crate::wait)).
+    ///
+    /// ```
+    /// use proc_core::{Process, parent_process, wait};
+    /// use std::time::Duration;
+    ///
+    /// fn parent_ready() -> Vec<usize> {
+    ///     let parent = parent_process().unwrap();
+    ///     let fd = parent.sentinel().expect("a pidfd on Linux");
+    ///     wait(&[&fd], Some(Duration::from_millis(10))).unwrap()
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(parent_ready, ());
+    /// p.start()?;
+    /// assert!(p.join()?.is_empty()); // not readable: the parent has not ended
+    /// # Ok(()) }
+    /// ```
     pub fn sentinel(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         self.info.pidfd.as_ref().map(|fd| fd.as_fd())
     }
