@@ -1,5 +1,8 @@
-//! manager_dict/rtt and manager_dict/2proc: a managed dict's update round trip, and the updates per
-//! second two processes make together (Python's twin uses `Manager().dict()` the same way).
+//! manager_dict/rtt and manager_dict/2proc: the time of one update of a managed dict, and the
+//! updates per second two processes make together (Python's twin uses `Manager().dict()` the same
+//! way). Python's update is a round trip to the manager; ours works in the dict's shared table
+//! directly (the manager listens on a Unix socket, so its proxies can map it), and is as visible
+//! to other processes when it returns.
 
 use std::time::Instant;
 
@@ -10,7 +13,8 @@ use crate::{Better, Figure, Opts, Workload, measure};
 
 /// `n` × `d[key] = i`, after both writers meet at `start`; the seconds it took.
 fn updates(d: DictProxy<String, u64>, key: String, n: u64, start: Barrier) -> f64 {
-    // Connect before the clock starts, as Python's proxy does when it is unpickled.
+    // Connect (and map the dict) before the clock starts, as Python's proxy connects when it is
+    // unpickled.
     d.insert(key.clone(), 0).unwrap();
     start.wait().unwrap();
     let t = Instant::now();
