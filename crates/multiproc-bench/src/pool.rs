@@ -84,25 +84,40 @@ fn startup(opts: &Opts) -> Result<Figure, String> {
     Ok(Figure::new("pool_startup", "multiproc", "ms", Better::Lower, 1, samples))
 }
 
-/// A sample here lasts about 15 ms against Python's second, so one core busy elsewhere for a few
-/// milliseconds moves it a lot: it takes four times the samples for a steady median.
+/// Each sample times the tasks serially, on two plain threads (what this machine's two cores give
+/// at that moment: `threads_x`, beside the pool), and through the pool. A sample lasts about 15 ms
+/// against Python's second, so one core busy elsewhere for a few milliseconds moves it a lot: it
+/// takes four times the samples for a steady median.
 fn cpu(opts: &Opts) -> Result<Figure, String> {
     let opts = &Opts { reps: opts.reps * 4, ..opts.clone() };
     let tasks = vec![opts.size(200_000, 20_000); 64];
-    let (mut serial, mut parallel) = (Vec::new(), Vec::new());
+    let (mut serial, mut parallel, mut threads) = (Vec::new(), Vec::new(), Vec::new());
     let samples = measure(opts, || {
         let t = Instant::now();
         let want: Vec<u64> = tasks.iter().map(|&n| cpu_task(n)).collect();
         let s = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let (left, right) = tasks.split_at(tasks.len() / 2);
+        let on_threads: Vec<u64> = std::thread::scope(|scope| {
+            let l = scope.spawn(|| left.iter().map(|&n| cpu_task(n)).collect::<Vec<_>>());
+            let mut r: Vec<u64> = right.iter().map(|&n| cpu_task(n)).collect();
+            let mut all = l.join().unwrap_or_default();
+            all.append(&mut r);
+            all
+        });
+        let th = t.elapsed().as_secs_f64();
+
         let pool = pool2()?;
         let t = Instant::now();
         let got = pool.map(cpu_task, tasks.iter().copied()).map_err(|e| e.to_string())?;
         let p = t.elapsed().as_secs_f64();
-        if got != want {
-            return Err("the pool computed something else".into());
+        if got != want || on_threads != want {
+            return Err("the pool or the threads computed something else".into());
         }
         serial.push(s * 1e3);
         parallel.push(p * 1e3);
+        threads.push(s / th);
         Ok(s / p)
     })?;
     let mut fig =
@@ -110,6 +125,7 @@ fn cpu(opts: &Opts) -> Result<Figure, String> {
     let k = opts.reps.max(1);
     fig.extra.insert("serial_ms".into(), Stats::of(&serial[serial.len() - k..]));
     fig.extra.insert("pool_ms".into(), Stats::of(&parallel[parallel.len() - k..]));
+    fig.extra.insert("threads_x".into(), Stats::of(&threads[threads.len() - k..]));
     Ok(fig)
 }
 
