@@ -15,6 +15,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// A value turned into bytes, with the fds it refers to borrowed from it.
+///
+/// ```
+/// use proc_core::codec;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let enc = codec::encode(&("job", 7u32))?;
+/// assert!(enc.fds().is_empty()); // nothing in the value owns an fd
+/// let back: (String, u32) = codec::decode(enc.bytes(), Vec::new())?;
+/// assert_eq!(back, ("job".to_string(), 7));
+/// # Ok(()) }
+/// ```
 pub struct Encoded<'a> {
     bytes: Vec<u8>,
     fds: Vec<BorrowedFd<'a>>,
@@ -22,16 +33,48 @@ pub struct Encoded<'a> {
 
 impl<'a> Encoded<'a> {
     /// The encoded bytes.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), proc_core::codec::EncodeError> {
+    /// let data = vec![1u8, 2, 3];
+    /// let enc = proc_core::codec::encode(&data)?;
+    /// assert_eq!(enc.bytes(), [3, 1, 2, 3]); // postcard: the length, then the items
+    /// # Ok(()) }
+    /// ```
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
     /// The fds that must travel beside the bytes, in side-table order.
+    ///
+    /// ```
+    /// use proc_core::{Handle, codec};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
+    /// let value = (Handle::new(a), Handle::new(b));
+    /// let enc = codec::encode(&value)?;
+    /// assert_eq!(enc.fds().len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn fds(&self) -> &[BorrowedFd<'a>] {
         &self.fds
     }
 
     /// Splits into bytes and fds.
+    ///
+    /// ```
+    /// use proc_core::{Handle, codec};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let file = Handle::new(std::fs::File::open("/dev/null")?);
+    /// let (bytes, fds) = codec::encode(&file)?.into_parts();
+    /// // Duplicate the fds, as a transport would when they cross to another process.
+    /// let owned = fds.iter().map(|fd| fd.try_clone_to_owned()).collect::<Result<_, _>>()?;
+    /// let copy: Handle<std::fs::File> = codec::decode(&bytes, owned)?;
+    /// assert!(copy.metadata()?.len() == 0);
+    /// # Ok(()) }
+    /// ```
     pub fn into_parts(self) -> (Vec<u8>, Vec<BorrowedFd<'a>>) {
         (self.bytes, self.fds)
     }
@@ -47,11 +90,37 @@ impl fmt::Debug for Encoded<'_> {
 }
 
 /// A value could not be encoded.
+///
+/// The format needs to know a sequence's length up front; a value that serializes a sequence of
+/// unknown length is refused:
+///
+/// ```
+/// use serde::{Serialize, Serializer};
+///
+/// struct Evens(Vec<u32>);
+///
+/// impl Serialize for Evens {
+///     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+///         s.collect_seq(self.0.iter().filter(|n| *n % 2 == 0))
+///     }
+/// }
+///
+/// let err = proc_core::codec::encode(&Evens(vec![1, 2, 3, 4])).unwrap_err();
+/// println!("{err}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("could not encode value: {0}")]
 pub struct EncodeError(#[from] postcard::Error);
 
 /// Bytes could not be decoded into the expected type.
+///
+/// ```
+/// use proc_core::codec::{self, DecodeError};
+///
+/// // Truncated bytes: a string that says it is 5 bytes long but has 2.
+/// let err = codec::decode::<String>(&[5, b'h', b'i'], Vec::new()).unwrap_err();
+/// assert!(matches!(err, DecodeError::Format(_)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -79,6 +148,17 @@ thread_local! {
 }
 
 /// Encodes `value` with postcard, collecting the fds of any handles inside it.
+///
+/// ```
+/// use proc_core::codec;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let samples = vec![1.5f64, 2.5];
+/// let enc = codec::encode(&samples)?;
+/// let back: Vec<f64> = codec::decode(enc.bytes(), Vec::new())?;
+/// assert_eq!(back, [1.5, 2.5]);
+/// # Ok(()) }
+/// ```
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Encoded<'_>, EncodeError> {
     let mut bytes = Vec::new();
     let fds = encode_into(value, &mut bytes)?;
@@ -86,6 +166,19 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Encoded<'_>, EncodeErr
 }
 
 /// Appends the encoding of `value` to `buf` and returns the fds it refers to.
+///
+/// ```
+/// use proc_core::codec;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut buf = vec![0xAA]; // e.g. a frame header already written
+/// let fds = codec::encode_into("hi", &mut buf)?;
+/// assert!(fds.is_empty());
+/// assert_eq!(buf, [0xAA, 2, b'h', b'i']);
+/// let back: String = codec::decode(&buf[1..], Vec::new())?;
+/// assert_eq!(back, "hi");
+/// # Ok(()) }
+/// ```
 pub fn encode_into<'a, T: Serialize + ?Sized>(
     value: &'a T,
     buf: &mut Vec<u8>,
@@ -101,6 +194,18 @@ pub fn encode_into<'a, T: Serialize + ?Sized>(
 
 /// Decodes a `T` from `bytes`, giving handles inside it the fds in `fds` (by side-table index).
 /// Fds no handle asked for are closed.
+///
+/// ```
+/// use proc_core::codec;
+/// use std::collections::HashMap;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let scores = HashMap::from([("ann".to_string(), 3u32)]);
+/// let enc = codec::encode(&scores)?;
+/// let back: HashMap<String, u32> = codec::decode(enc.bytes(), Vec::new())?;
+/// assert_eq!(back, scores);
+/// # Ok(()) }
+/// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T, DecodeError> {
     let outer = SOURCE.with(|s| s.borrow_mut().replace(fds));
     let result = postcard::from_bytes(bytes);

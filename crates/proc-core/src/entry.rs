@@ -91,6 +91,22 @@ pub(crate) fn on_load() {
 /// On Linux the entry hook does this before `main`, so calling `init` is never needed there; it is
 /// the fallback for platforms where a binary cannot run code before `main`. Call it first thing in
 /// `main`. Idempotent.
+///
+/// ```
+/// use proc_core::Process;
+///
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     proc_core::init(); // in a child, runs its job and exits; here, returns at once
+///     let mut p = Process::new(square, (12,));
+///     p.start()?;
+///     assert_eq!(p.join()?, 144);
+///     Ok(())
+/// }
+/// ```
 pub fn init() {
     INIT_CALLED.store(true, Ordering::Relaxed);
     dispatch(true);

@@ -38,6 +38,21 @@ pub struct SharedFn<A, R> {
 
 impl<A: 'static, R: 'static> SharedFn<A, R> {
     /// Wraps a zero-sized function (a `fn` item or a closure that captures nothing).
+    ///
+    /// ```
+    /// use proc_core::{Process, SharedFn};
+    ///
+    /// // The child gets the function to apply as an argument.
+    /// fn apply(f: SharedFn<u32, u32>, x: u32) -> u32 {
+    ///     f.call(x)
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(apply, (SharedFn::new(|x: u32| x * x), 7));
+    /// p.start()?;
+    /// assert_eq!(p.join()?, 49);
+    /// # Ok(()) }
+    /// ```
     pub fn new<F>(f: F) -> SharedFn<A, R>
     where
         F: Fn(A) -> R + Copy + Send + Sync + 'static,
@@ -48,6 +63,17 @@ impl<A: 'static, R: 'static> SharedFn<A, R> {
     }
 
     /// Calls the function.
+    ///
+    /// ```
+    /// use proc_core::SharedFn;
+    ///
+    /// fn shout(s: String) -> String {
+    ///     s.to_uppercase()
+    /// }
+    ///
+    /// let f = SharedFn::new(shout);
+    /// assert_eq!(f.call("hey".to_string()), "HEY");
+    /// ```
     pub fn call(&self, args: A) -> R {
         (self.f)(args)
     }

@@ -49,11 +49,55 @@ pub struct Handle<T>(T);
 
 impl<T> Handle<T> {
     /// Wraps `inner` for sending.
+    ///
+    /// ```
+    /// use proc_core::{Handle, Process};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// fn answer(mut sock: Handle<UnixStream>) {
+    ///     sock.write_all(b"pong").unwrap();
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut ours, theirs) = UnixStream::pair()?;
+    /// let mut p = Process::new(answer, (Handle::new(theirs),));
+    /// p.start()?;
+    /// let mut reply = [0; 4];
+    /// ours.read_exact(&mut reply)?;
+    /// assert_eq!(&reply, b"pong");
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn new(inner: T) -> Self {
         Handle(inner)
     }
 
     /// The wrapped value.
+    ///
+    /// ```
+    /// use proc_core::{Handle, Process};
+    /// use std::io::{BufRead, BufReader, Write};
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// // The child accepts one connection on a listener the parent bound.
+    /// fn serve_one(listener: Handle<TcpListener>) {
+    ///     let listener: TcpListener = listener.into_inner();
+    ///     let (mut conn, _) = listener.accept().unwrap();
+    ///     conn.write_all(b"hello\n").unwrap();
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?;
+    /// let mut p = Process::new(serve_one, (Handle::new(listener),));
+    /// p.start()?;
+    /// let mut line = String::new();
+    /// BufReader::new(TcpStream::connect(addr)?).read_line(&mut line)?;
+    /// assert_eq!(line, "hello\n");
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn into_inner(self) -> T {
         self.0
     }

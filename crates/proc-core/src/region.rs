@@ -30,6 +30,25 @@ use crate::sys;
 
 /// A block of anonymous shared memory, zero-filled when created, that can be sent to other
 /// processes. Clones refer to the same memory.
+///
+/// ```
+/// use proc_core::{Process, SharedRegion};
+///
+/// fn fill(region: SharedRegion) {
+///     // SAFETY: the parent does not touch the region until this process has exited.
+///     unsafe { std::ptr::write_bytes(region.as_ptr(), b'x', region.len()) };
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let region = SharedRegion::new(64)?;
+/// let mut p = Process::new(fill, (region.clone(),));
+/// p.start()?;
+/// p.join()?;
+/// // SAFETY: the writer has exited; nothing else writes the region.
+/// let bytes = unsafe { std::slice::from_raw_parts(region.as_ptr(), region.len()) };
+/// assert!(bytes.iter().all(|&b| b == b'x'));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct SharedRegion {
     inner: Arc<RegionInner>,
@@ -59,6 +78,18 @@ pub(crate) fn lock_for_fork() -> MutexGuard<'static, MappedTable> {
 
 impl SharedRegion {
     /// Creates a zero-filled region of `len` bytes.
+    ///
+    /// ```
+    /// use proc_core::SharedRegion;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let region = SharedRegion::new(100)?;
+    /// assert_eq!(region.len(), 100);
+    /// // SAFETY: only this thread uses the region.
+    /// assert_eq!(unsafe { *region.as_ptr().add(99) }, 0);
+    /// assert!(SharedRegion::new(0).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn new(len: usize) -> io::Result<SharedRegion> {
         if len == 0 {
             return Err(io::Error::new(
@@ -77,6 +108,18 @@ impl SharedRegion {
     ///
     /// Writing a page the system cannot provide memory for kills the writer with `SIGBUS`;
     /// [`allocate`](Self::allocate) a range first to get an error instead.
+    ///
+    /// ```
+    /// use proc_core::SharedRegion;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// // A terabyte of address space; only the pages written cost memory.
+    /// let region = SharedRegion::sparse(1 << 40)?;
+    /// region.allocate(0, 4096)?;
+    /// // SAFETY: the first page is allocated and only this thread uses the region.
+    /// unsafe { region.as_ptr().write(7) };
+    /// # Ok(()) }
+    /// ```
     pub fn sparse(len: usize) -> io::Result<SharedRegion> {
         if len == 0 {
             return Err(io::Error::new(
@@ -90,6 +133,16 @@ impl SharedRegion {
 
     /// Allocates memory for `len` bytes at `offset` (rounded out to whole pages), so writing there
     /// cannot fail. An error (`ENOMEM`, `ENOSPC`) means the system has no memory to give.
+    ///
+    /// ```
+    /// use proc_core::SharedRegion;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let region = SharedRegion::sparse(1 << 30)?;
+    /// region.allocate(0, 1 << 20)?; // the first megabyte is now backed by memory
+    /// assert!(region.allocate(1 << 30, 1).is_err()); // outside the region
+    /// # Ok(()) }
+    /// ```
     pub fn allocate(&self, offset: usize, len: usize) -> io::Result<()> {
         self.check_range(offset, len)?;
         sys::allocate(&self.inner.fd, offset as u64, len as u64)
@@ -97,6 +150,19 @@ impl SharedRegion {
 
     /// Gives the memory of the whole pages inside `len` bytes at `offset` back to the system, in
     /// every process that maps the region; they read as zero afterwards.
+    ///
+    /// ```
+    /// use proc_core::SharedRegion;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let region = SharedRegion::sparse(2 * 4096)?;
+    /// // SAFETY: only this thread uses the region, and the write is inside it.
+    /// unsafe { region.as_ptr().write(42) };
+    /// region.release(0, 4096)?;
+    /// // SAFETY: as above.
+    /// assert_eq!(unsafe { region.as_ptr().read() }, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn release(&self, offset: usize, len: usize) -> io::Result<()> {
         self.check_range(offset, len)?;
         sys::release(&self.inner.fd, offset as u64, len as u64)
@@ -105,6 +171,18 @@ impl SharedRegion {
     /// Maps the pages of `len` bytes at `offset` into this process now, in one system call,
     /// instead of one page fault per page on first touch; with `write`, also allocates their memory
     /// (an error, not a SIGBUS, if there is none). `offset` and `len` are rounded out to pages.
+    ///
+    /// ```
+    /// use proc_core::SharedRegion;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let region = SharedRegion::sparse(1 << 20)?;
+    /// // About to fill the first 64 KiB: map and allocate them in one go.
+    /// region.prefault(0, 64 << 10, true)?;
+    /// // SAFETY: the range is inside the region and allocated; only this thread uses it.
+    /// unsafe { std::ptr::write_bytes(region.as_ptr(), 1, 64 << 10) };
+    /// # Ok(()) }
+    /// ```
     pub fn prefault(&self, offset: usize, len: usize, write: bool) -> io::Result<()> {
         self.check_range(offset, len)?;
         let page = 4096;
@@ -142,22 +220,64 @@ impl SharedRegion {
     }
 
     /// Length in bytes.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(proc_core::SharedRegion::new(10)?.len(), 10);
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.map.len()
     }
 
     /// Always `false`: a region has at least one byte.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// assert!(!proc_core::SharedRegion::new(1)?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         false
     }
 
     /// The first byte of the mapping. Other processes map the same memory at other addresses, so
     /// never store this pointer in the region itself.
+    ///
+    /// ```
+    /// use proc_core::SharedRegion;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let region = SharedRegion::new(4)?;
+    /// // SAFETY: the mapping is page-aligned and 4 bytes long, and every bit pattern is a valid
+    /// // `AtomicU32`, whatever another process writes.
+    /// let counter = unsafe { &*region.as_ptr().cast::<AtomicU32>() };
+    /// counter.fetch_add(1, Ordering::SeqCst);
+    /// assert_eq!(counter.load(Ordering::SeqCst), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn as_ptr(&self) -> *mut u8 {
         self.inner.map.as_mut_ptr()
     }
 
     /// Whether `self` and `other` are the same memory (also when received separately).
+    ///
+    /// ```
+    /// use proc_core::{SharedRegion, codec};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let a = SharedRegion::new(8)?;
+    /// let b = SharedRegion::new(8)?;
+    /// assert!(a.same_region(&a.clone()));
+    /// assert!(!a.same_region(&b));
+    /// // A copy that went through the codec, as it does to another process, is still the same.
+    /// let (bytes, fds) = codec::encode(&a)?.into_parts();
+    /// let fds = fds.iter().map(|fd| fd.try_clone_to_owned()).collect::<Result<_, _>>()?;
+    /// let received: SharedRegion = codec::decode(&bytes, fds)?;
+    /// assert!(received.same_region(&a));
+    /// # Ok(()) }
+    /// ```
     pub fn same_region(&self, other: &SharedRegion) -> bool {
         self.inner.key == other.inner.key
     }
@@ -226,6 +346,35 @@ impl<'de> Deserialize<'de> for SharedRegion {
 /// Implementors must be `#[repr(C)]` (at every level), contain no pointers or references, be valid
 /// for every bit pattern (another process may write anything), and do all their mutation through
 /// atomics or under a cross-process lock.
+///
+/// ```
+/// use proc_core::{Process, Shared, ShmSafe};
+/// use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+///
+/// #[repr(C)]
+/// struct Stats {
+///     requests: AtomicU64,
+///     errors: AtomicU32,
+/// }
+///
+/// // SAFETY: `repr(C)`, only atomics of plain integers: no pointers, every bit pattern valid, all
+/// // mutation atomic.
+/// unsafe impl ShmSafe for Stats {}
+///
+/// fn serve(stats: Shared<Stats>) {
+///     stats.requests.fetch_add(10, Ordering::Relaxed);
+///     stats.errors.fetch_add(1, Ordering::Relaxed);
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let stats = Shared::new(Stats { requests: AtomicU64::new(0), errors: AtomicU32::new(0) })?;
+/// let mut p = Process::new(serve, (stats.clone(),));
+/// p.start()?;
+/// p.join()?;
+/// assert_eq!(stats.requests.load(Ordering::Relaxed), 10);
+/// assert_eq!(stats.errors.load(Ordering::Relaxed), 1);
+/// # Ok(()) }
+/// ```
 pub unsafe trait ShmSafe: Sync + Send + Sized + 'static {}
 
 macro_rules! shm_safe_atomics {
@@ -254,6 +403,29 @@ unsafe impl<T: ShmSafe, const N: usize> ShmSafe for [T; N] {}
 
 /// One value of type `T` in a shared region of its own. Clones, and copies received by other
 /// processes, refer to the same value.
+///
+/// ```
+/// use proc_core::{Process, Shared};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// fn count(hits: Shared<AtomicU64>, n: u64) {
+///     for _ in 0..n {
+///         hits.fetch_add(1, Ordering::SeqCst);
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let hits = Shared::new(AtomicU64::new(0))?;
+/// let mut workers: Vec<_> = (0..2).map(|_| Process::new(count, (hits.clone(), 1000))).collect();
+/// for w in &mut workers {
+///     w.start()?;
+/// }
+/// for w in &mut workers {
+///     w.join()?;
+/// }
+/// assert_eq!(hits.load(Ordering::SeqCst), 2000);
+/// # Ok(()) }
+/// ```
 pub struct Shared<T: ShmSafe> {
     region: SharedRegion,
     _t: PhantomData<T>,
@@ -261,6 +433,17 @@ pub struct Shared<T: ShmSafe> {
 
 impl<T: ShmSafe> Shared<T> {
     /// Places `value` in a new shared region.
+    ///
+    /// ```
+    /// use proc_core::Shared;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let stop = Shared::new(AtomicBool::new(false))?;
+    /// stop.store(true, Ordering::SeqCst);
+    /// assert!(stop.clone().load(Ordering::SeqCst));
+    /// # Ok(()) }
+    /// ```
     pub fn new(value: T) -> io::Result<Shared<T>> {
         let region = SharedRegion::new(std::mem::size_of::<T>().max(1))?;
         // SAFETY: the region is fresh, page-aligned (so aligned for T), at least size_of::<T>() long,
@@ -270,6 +453,18 @@ impl<T: ShmSafe> Shared<T> {
     }
 
     /// The region the value lives in.
+    ///
+    /// ```
+    /// use proc_core::Shared;
+    /// use std::sync::atomic::AtomicU32;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let a = Shared::new(AtomicU32::new(0))?;
+    /// let b = a.clone();
+    /// assert!(a.region().same_region(b.region()));
+    /// assert!(a.region().len() >= 4);
+    /// # Ok(()) }
+    /// ```
     pub fn region(&self) -> &SharedRegion {
         &self.region
     }

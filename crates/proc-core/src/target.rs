@@ -23,11 +23,43 @@ use crate::codec::{self, DecodeError, EncodeError};
 ///
 /// A target must be zero-sized: the child re-creates it from its type alone, so a closure that
 /// captures anything is rejected at compile time (use the `fork` start method for those).
+///
+/// ```
+/// use proc_core::{Process, Target};
+///
+/// fn add(a: i32, b: i32) -> i32 {
+///     a + b
+/// }
+///
+/// // Generic code takes any target with its argument tuple, as `Process::new` does.
+/// fn start_all<A: Clone, T: Target<A>>(t: T, args: A) -> Vec<T::Output> {
+///     (0..3).map(|_| t.call(args.clone())).collect()
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(start_all(add, (2, 3)), [5, 5, 5]);
+/// assert_eq!(start_all(|| "no arguments", ()), ["no arguments"; 3]);
+///
+/// let mut p = Process::new(add, (40, 2));
+/// p.start()?;
+/// assert_eq!(p.join()?, 42);
+/// # Ok(()) }
+/// ```
 pub trait Target<Args>: Copy + Send + Sync + 'static {
     /// What the target returns; sent back to the parent and returned by `join`.
     type Output;
 
     /// Calls the target.
+    ///
+    /// ```
+    /// use proc_core::Target;
+    ///
+    /// fn greet(name: &'static str, times: usize) -> String {
+    ///     format!("hi {name} ").repeat(times)
+    /// }
+    ///
+    /// assert_eq!(greet.call(("ann", 2)), "hi ann hi ann ");
+    /// ```
     fn call(self, args: Args) -> Self::Output;
 }
 
@@ -83,6 +115,28 @@ pub trait Run: Serialize + DeserializeOwned + Send + 'static {
     type Output: Serialize + DeserializeOwned;
 
     /// The child's work.
+    ///
+    /// ```
+    /// use proc_core::{Process, Run};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Sum(Vec<u64>);
+    ///
+    /// impl Run for Sum {
+    ///     type Output = u64;
+    ///     fn run(self) -> u64 {
+    ///         self.0.iter().sum()
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(Sum(vec![1, 2]).run(), 3); // here
+    /// let mut p = Process::from_run(Sum(vec![1, 2, 3])); // in a child
+    /// p.start()?;
+    /// assert_eq!(p.join()?, 6);
+    /// # Ok(()) }
+    /// ```
     fn run(self) -> Self::Output;
 }
 

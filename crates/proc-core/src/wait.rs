@@ -15,13 +15,92 @@ use crate::sys;
 /// Objects whose readiness is not simply their fd's (a queue in shared memory signals an event fd
 /// only while someone is waiting on it, and a connection may hold a message it already read) also
 /// implement [`arm`](Waitable::arm) and [`disarm`](Waitable::disarm).
+///
+/// ```
+/// use proc_core::{Process, Waitable, wait};
+/// use std::io::{Read, Write};
+/// use std::os::fd::{AsFd, BorrowedFd};
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+///
+/// /// One end of a socket, ready when the other end has written to it.
+/// struct Inbox(UnixStream);
+///
+/// impl Waitable for Inbox {
+///     fn wait_fd(&self) -> Option<BorrowedFd<'_>> {
+///         Some(self.0.as_fd())
+///     }
+/// }
+///
+/// fn report(mut out: proc_core::Handle<UnixStream>) {
+///     out.write_all(b"done").unwrap();
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (ours, theirs) = UnixStream::pair()?;
+/// let mut inbox = Inbox(ours);
+/// let mut p = Process::new(report, (proc_core::Handle::new(theirs),));
+/// p.start()?;
+/// // Wait for the message and the process together, as Python's `connection.wait` does.
+/// let ready = wait(&[&inbox, &p], Some(Duration::from_secs(20)))?;
+/// assert!(ready.contains(&0));
+/// let mut msg = [0; 4];
+/// inbox.0.read_exact(&mut msg)?;
+/// assert_eq!(&msg, b"done");
+/// p.join()?;
+/// # Ok(()) }
+/// ```
 pub trait Waitable {
     /// The fd that becomes readable when the object is ready; `None` if it never will be (a process
     /// that was not started).
+    ///
+    /// ```
+    /// use proc_core::{Process, Waitable};
+    ///
+    /// fn nothing() {}
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut p = Process::new(nothing, ());
+    /// assert!(p.wait_fd().is_none()); // not started: nothing will ever be ready
+    /// p.start()?;
+    /// assert!(p.wait_fd().is_some()); // readable once the child has ended
+    /// p.join()?;
+    /// # Ok(()) }
+    /// ```
     fn wait_fd(&self) -> Option<BorrowedFd<'_>>;
 
     /// Called before [`wait`] sleeps: the object starts signalling its fd, and returns `true` if it
     /// is ready already. The default does nothing and returns `false`.
+    ///
+    /// ```
+    /// use proc_core::{Waitable, wait};
+    /// use std::cell::RefCell;
+    /// use std::os::fd::{AsFd, BorrowedFd};
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    ///
+    /// /// A reader that may hold a message it already took off the socket.
+    /// struct Reader {
+    ///     sock: UnixStream,
+    ///     held: RefCell<Option<Vec<u8>>>,
+    /// }
+    ///
+    /// impl Waitable for Reader {
+    ///     fn wait_fd(&self) -> Option<BorrowedFd<'_>> {
+    ///         Some(self.sock.as_fd())
+    ///     }
+    ///     fn arm(&self) -> bool {
+    ///         self.held.borrow().is_some() // ready whatever the socket says
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let (sock, _peer) = UnixStream::pair()?;
+    /// let reader = Reader { sock, held: RefCell::new(Some(b"early".to_vec())) };
+    /// // Nothing is on the socket, yet the reader is ready: `wait` returns at once.
+    /// assert_eq!(wait(&[&reader], Some(Duration::from_secs(20)))?, [0]);
+    /// # Ok(()) }
+    /// ```
     fn arm(&self) -> bool {
         false
     }
@@ -29,6 +108,39 @@ pub trait Waitable {
     /// Called after [`wait`] woke up, for every armed object, with whether its fd was readable;
     /// returns whether the object is really ready (a readable fd can be stale). The default trusts
     /// the fd.
+    ///
+    /// ```
+    /// use proc_core::{Waitable, wait};
+    /// use std::io::Write;
+    /// use std::os::fd::{AsFd, BorrowedFd};
+    /// use std::os::unix::net::UnixStream;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// /// A doorbell that can ring for nothing: ready only when a job is really posted.
+    /// struct Jobs {
+    ///     bell: UnixStream,
+    ///     posted: AtomicBool,
+    /// }
+    ///
+    /// impl Waitable for Jobs {
+    ///     fn wait_fd(&self) -> Option<BorrowedFd<'_>> {
+    ///         Some(self.bell.as_fd())
+    ///     }
+    ///     fn disarm(&self, fd_ready: bool) -> bool {
+    ///         fd_ready && self.posted.load(Ordering::SeqCst)
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let (bell, mut ringer) = UnixStream::pair()?;
+    /// let jobs = Jobs { bell, posted: AtomicBool::new(false) };
+    /// ringer.write_all(b"!")?; // the bell rings, but no job is posted
+    /// assert!(wait(&[&jobs], Some(Duration::from_millis(50)))?.is_empty());
+    /// jobs.posted.store(true, Ordering::SeqCst);
+    /// assert_eq!(wait(&[&jobs], Some(Duration::from_secs(20)))?, [0]);
+    /// # Ok(()) }
+    /// ```
     fn disarm(&self, fd_ready: bool) -> bool {
         fd_ready
     }
