@@ -231,7 +231,7 @@ pub(crate) fn run_spawned_child(fd: RawFd, inherited: Option<(i32, OwnedFd)>) ->
         Some((pid, fd)) if pid == header.meta.parent_pid => Some(fd),
         _ => sys::pidfd_open(header.meta.parent_pid).ok(),
     };
-    runtime::become_child(&header.meta, parent_pidfd, Some(sock.as_raw_fd()));
+    runtime::become_child(header.meta, parent_pidfd, Some(sock.as_raw_fd()));
     // SAFETY: the offset was computed by the parent from a trampoline of this very binary (same
     // fingerprint and layout, checked just above).
     let entry = unsafe { target::entry_at(header.entry) };
@@ -251,7 +251,7 @@ fn fail_bootstrap(sock: &OwnedFd, why: &str) -> ! {
 /// A forked child: the job is already in memory.
 pub(crate) fn run_forked_child(
     job: Box<dyn target::Job>,
-    meta: &ChildMeta,
+    meta: ChildMeta,
     sock: OwnedFd,
     os_parent: i32,
     parent_pidfd: Option<OwnedFd>,

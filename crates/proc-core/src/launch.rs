@@ -184,7 +184,7 @@ fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
                     // owns it (the cache that held it was just emptied).
                     unsafe { sys::adopt(fd) }
                 });
-                entry::run_forked_child(job, &meta, theirs, parent, parent_pidfd)
+                entry::run_forked_child(job, meta, theirs, parent, parent_pidfd)
             }
         }
     };

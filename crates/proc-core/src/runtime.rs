@@ -440,19 +440,21 @@ pub(crate) fn is_daemon() -> bool {
 
 /// Becomes the child described by `meta` (called first thing in every child).
 pub(crate) fn become_child(
-    meta: &ChildMeta,
+    meta: ChildMeta,
     parent_pidfd: Option<OwnedFd>,
     bootstrap: Option<std::os::fd::RawFd>,
 ) {
     let mut me = lock(&ME);
-    me.name = meta.name.clone();
-    me.identity = meta.identity.clone();
+    // Moved, not copied: a fork child writes as few of its parent's pages as it can (each one
+    // it writes is copied then).
+    me.name = meta.name;
+    me.identity = meta.identity;
     me.daemon = meta.daemon;
-    me.authkey = Some(meta.authkey.clone());
+    me.authkey = Some(meta.authkey);
     me.counter = 0;
     me.parent = Some(Arc::new(ParentInfo {
         pid: Pid::from_raw(meta.parent_pid),
-        name: meta.parent_name.clone(),
+        name: meta.parent_name,
         pidfd: parent_pidfd,
     }));
     if let Some(old) = std::mem::replace(&mut me.bootstrap, bootstrap) {

@@ -144,8 +144,19 @@ pub(crate) fn ignore_sigpipe() {
 }
 
 /// Points fd 0 at `/dev/null`, as Python's child bootstrap does (so a read of stdin sees EOF).
+/// No allocation: a fork child copies every page of its parent's heap it writes to.
 pub(crate) fn stdin_from_dev_null() -> io::Result<()> {
-    let null = std::fs::File::open("/dev/null")?;
+    // SAFETY: a NUL-terminated path; the fd returned is this function's to own.
+    let fd = cvt(unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+    if fd == 0 {
+        // stdin was closed, and the lowest free fd is 0: it is /dev/null already (and must stay
+        // open), but close-on-exec was asked for; clear it as dup2 would have.
+        // SAFETY: fd 0 is open (just opened above).
+        cvt(unsafe { libc::fcntl(0, libc::F_SETFD, 0) })?;
+        return Ok(());
+    }
+    // SAFETY: `fd` was just opened and nothing else owns it.
+    let null = unsafe { OwnedFd::from_raw_fd(fd) };
     // SAFETY: dup2 onto fd 0 replaces stdin; both fds are valid.
     cvt(unsafe { libc::dup2(null.as_raw_fd(), 0) })?;
     Ok(())
