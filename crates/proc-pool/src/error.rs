@@ -6,6 +6,26 @@ use std::time::Duration;
 use proc_core::{ExitStatus, Pid, StartError};
 
 /// Why one task did not produce its value.
+///
+/// ```
+/// use proc_pool::{Pool, PoolError, TaskError};
+///
+/// fn parse(s: String) -> u32 {
+///     s.parse().expect("not a number")
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = Pool::new(1)?;
+/// match pool.apply(parse, ("x".to_string(),)) {
+///     Err(PoolError::Task(TaskError::Panicked { message })) => {
+///         assert!(message.contains("not a number"))
+///     }
+///     other => panic!("expected a panic, got {other:?}"),
+/// }
+/// // The worker survived the panic and takes the next task.
+/// assert_eq!(pool.apply(parse, ("42".to_string(),))?, 42);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TaskError {
@@ -55,17 +75,70 @@ pub enum TaskError {
 
 impl TaskError {
     /// Whether the task panicked.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn fail(_: u8) -> u8 {
+    ///     panic!("no")
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let err = pool.apply_async(fail, (0,))?.get().unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert!(!err.is_worker_died());
+    /// # Ok(()) }
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, TaskError::Panicked { .. })
     }
 
     /// Whether the task's worker died under it.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn quit(code: i32) -> i32 {
+    ///     std::process::exit(code)
+    /// }
+    ///
+    /// fn double(x: i32) -> i32 {
+    ///     x * 2
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let err = pool.apply_async(quit, (3,))?.get().unwrap_err();
+    /// assert!(err.is_worker_died());
+    /// // A replacement worker runs the next task.
+    /// assert_eq!(pool.apply(double, (21,))?, 42);
+    /// # Ok(()) }
+    /// ```
     pub fn is_worker_died(&self) -> bool {
         matches!(self, TaskError::WorkerDied { .. })
     }
 }
 
 /// What the pool refused or could not do.
+///
+/// ```
+/// use proc_pool::{Pool, PoolError};
+///
+/// fn double(x: i32) -> i32 {
+///     x * 2
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert!(matches!(Pool::new(0), Err(PoolError::NoProcesses)));
+///
+/// let pool = Pool::new(1)?;
+/// assert!(matches!(pool.join(), Err(PoolError::StillRunning)));
+/// pool.close();
+/// assert!(matches!(pool.apply(double, (1,)), Err(PoolError::Closed)));
+/// pool.join()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PoolError {
@@ -111,6 +184,22 @@ pub enum PoolError {
 
 impl PoolError {
     /// The task error inside, for `Task` and `Item`.
+    ///
+    /// ```
+    /// use proc_pool::{Pool, PoolError};
+    ///
+    /// fn inverse(x: i32) -> i32 {
+    ///     100 / x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let err = pool.map(inverse, [4, 2, 0, 1]).unwrap_err();
+    /// assert!(matches!(err, PoolError::Item { index: 2, .. }));
+    /// assert!(err.task_error().is_some_and(|e| e.is_panic()));
+    /// assert!(PoolError::Closed.task_error().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn task_error(&self) -> Option<&TaskError> {
         match self {
             PoolError::Task(e) | PoolError::Item { error: e, .. } => Some(e),

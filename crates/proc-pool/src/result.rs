@@ -90,17 +90,75 @@ type Callback<T> = Box<dyn FnOnce(&T) + Send>;
 
 impl<T, E> Callbacks<T, E> {
     /// No callbacks.
+    ///
+    /// ```
+    /// use proc_pool::{Callbacks, Pool};
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// // The same as `apply_async`; add callbacks with `on_success` and `on_error`.
+    /// let r = pool.apply_async_with(square, (5,), Callbacks::new())?;
+    /// assert_eq!(r.get()?, 25);
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Callbacks<T, E> {
         Callbacks { on_success: None, on_error: None }
     }
 
     /// Python's `callback`: called with the value when the task succeeds.
+    ///
+    /// ```
+    /// use proc_pool::{Callbacks, Pool};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let total = Arc::new(Mutex::new(0));
+    /// for x in 1..=3 {
+    ///     let total = Arc::clone(&total);
+    ///     let on_success = Callbacks::new().on_success(move |v: &u64| *total.lock().unwrap() += v);
+    ///     pool.apply_async_with(square, (x,), on_success)?;
+    /// }
+    /// pool.close();
+    /// pool.join()?; // waits for the callbacks too
+    /// assert_eq!(*total.lock().unwrap(), 1 + 4 + 9);
+    /// # Ok(()) }
+    /// ```
     pub fn on_success(mut self, f: impl FnOnce(&T) + Send + 'static) -> Self {
         self.on_success = Some(Box::new(f));
         self
     }
 
     /// Python's `error_callback`: called with the error when the task fails.
+    ///
+    /// ```
+    /// use proc_pool::{Callbacks, Pool, TaskError};
+    /// use std::sync::mpsc;
+    ///
+    /// fn check(x: i64) -> i64 {
+    ///     assert!(x >= 0, "negative input");
+    ///     x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let callbacks = Callbacks::new()
+    ///     .on_success(|_: &i64| unreachable!())
+    ///     .on_error(move |e: &TaskError| tx.send(e.to_string()).unwrap());
+    /// let r = pool.apply_async_with(check, (-1,), callbacks)?;
+    /// assert!(r.get().is_err());
+    /// assert!(rx.recv()?.contains("negative input"));
+    /// # Ok(()) }
+    /// ```
     pub fn on_error(mut self, f: impl FnOnce(&E) + Send + 'static) -> Self {
         self.on_error = Some(Box::new(f));
         self
@@ -199,17 +257,81 @@ impl<T, E> AsyncResult<T, E> {
     }
 
     /// Whether the result is in.
+    ///
+    /// ```
+    /// use proc_core::Handle;
+    /// use proc_pool::Pool;
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// fn wait_for_go(mut go: Handle<UnixStream>) -> u8 {
+    ///     let mut byte = [0];
+    ///     go.read_exact(&mut byte).unwrap();
+    ///     byte[0]
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let (mut go, theirs) = UnixStream::pair()?;
+    /// let r = pool.apply_async(wait_for_go, (Handle::new(theirs),))?;
+    /// assert!(!r.ready()); // the task waits for us
+    /// go.write_all(&[7])?;
+    /// r.wait();
+    /// assert!(r.ready());
+    /// # Ok(()) }
+    /// ```
     pub fn ready(&self) -> bool {
         self.slot.lock().done.is_some()
     }
 
     /// Whether the task succeeded; [`TaskError::NotReady`] before the result is in (Python raises
     /// `ValueError` there).
+    ///
+    /// ```
+    /// use proc_core::Handle;
+    /// use proc_pool::Pool;
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use proc_pool::TaskError;
+    ///
+    /// fn wait_for_go(mut go: Handle<UnixStream>) -> u8 {
+    ///     let mut byte = [0];
+    ///     go.read_exact(&mut byte).unwrap();
+    ///     byte[0]
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let (mut go, theirs) = UnixStream::pair()?;
+    /// let r = pool.apply_async(wait_for_go, (Handle::new(theirs),))?;
+    /// assert_eq!(r.successful(), Err(TaskError::NotReady));
+    /// go.write_all(&[7])?;
+    /// r.wait();
+    /// assert_eq!(r.successful(), Ok(true));
+    /// # Ok(()) }
+    /// ```
     pub fn successful(&self) -> Result<bool, TaskError> {
         self.slot.lock().done.ok_or(TaskError::NotReady)
     }
 
     /// Blocks until the result is in.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let results: Vec<_> = (0..4).map(|x| pool.apply_async(square, (x,))).collect::<Result<_, _>>()?;
+    /// for r in &results {
+    ///     r.wait();
+    /// }
+    /// assert!(results.iter().all(|r| r.ready()));
+    /// # Ok(()) }
+    /// ```
     pub fn wait(&self) {
         let mut st = self.slot.lock();
         while st.done.is_none() {
@@ -218,6 +340,29 @@ impl<T, E> AsyncResult<T, E> {
     }
 
     /// Blocks until the result is in or `timeout` passes; returns whether it is in.
+    ///
+    /// ```
+    /// use proc_core::Handle;
+    /// use proc_pool::Pool;
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    ///
+    /// fn wait_for_go(mut go: Handle<UnixStream>) -> u8 {
+    ///     let mut byte = [0];
+    ///     go.read_exact(&mut byte).unwrap();
+    ///     byte[0]
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let (mut go, theirs) = UnixStream::pair()?;
+    /// let r = pool.apply_async(wait_for_go, (Handle::new(theirs),))?;
+    /// assert!(!r.wait_timeout(Duration::from_millis(10))); // still waiting for us
+    /// go.write_all(&[7])?;
+    /// assert!(r.wait_timeout(Duration::from_secs(20)));
+    /// # Ok(()) }
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut st = self.slot.lock();
@@ -239,6 +384,21 @@ impl<T, E> AsyncResult<T, E> {
 
 impl<T, E: From<TaskError>> AsyncResult<T, E> {
     /// Waits for the result and returns it: the task's value, or why there is none.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn word_count(text: String) -> usize {
+    ///     text.split_whitespace().count()
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let a = pool.apply_async(word_count, ("one two three".to_string(),))?;
+    /// let b = pool.apply_async(word_count, ("four five".to_string(),))?;
+    /// assert_eq!(a.get()? + b.get()?, 5);
+    /// # Ok(()) }
+    /// ```
     pub fn get(self) -> Result<T, E> {
         self.wait();
         self.take()
@@ -247,6 +407,31 @@ impl<T, E: From<TaskError>> AsyncResult<T, E> {
     /// Waits at most `timeout`. Returns the value (or the task's error) once it is in; before
     /// that, [`TaskError::NotReady`] and the task goes on, so you can wait again. After the value
     /// was taken, [`TaskError::AlreadyTaken`].
+    ///
+    /// ```
+    /// use proc_core::Handle;
+    /// use proc_pool::Pool;
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use proc_pool::TaskError;
+    /// use std::time::Duration;
+    ///
+    /// fn wait_for_go(mut go: Handle<UnixStream>) -> u8 {
+    ///     let mut byte = [0];
+    ///     go.read_exact(&mut byte).unwrap();
+    ///     byte[0]
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let (mut go, theirs) = UnixStream::pair()?;
+    /// let mut r = pool.apply_async(wait_for_go, (Handle::new(theirs),))?;
+    /// assert_eq!(r.get_timeout(Duration::from_millis(10)), Err(TaskError::NotReady));
+    /// go.write_all(&[7])?;
+    /// assert_eq!(r.get_timeout(Duration::from_secs(20)), Ok(7));
+    /// assert_eq!(r.get_timeout(Duration::from_secs(20)), Err(TaskError::AlreadyTaken));
+    /// # Ok(()) }
+    /// ```
     pub fn get_timeout(&mut self, timeout: Duration) -> Result<T, E> {
         if !self.wait_timeout(timeout) {
             return Err(TaskError::NotReady.into());
