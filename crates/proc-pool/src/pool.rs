@@ -87,6 +87,20 @@ pub struct PoolBuilder {
 impl PoolBuilder {
     /// Number of workers; default [`cpu_count`](proc_core::cpu_count). Zero is an error at
     /// [`build`](PoolBuilder::build).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::builder().processes(3).build()?;
+    /// assert_eq!(pool.processes(), 3);
+    /// assert_eq!(pool.map(square, 1..=3)?, [1, 4, 9]);
+    /// # Ok(()) }
+    /// ```
     pub fn processes(mut self, n: usize) -> Self {
         self.processes = Some(n);
         self
@@ -95,6 +109,27 @@ impl PoolBuilder {
     /// Python's `initializer` and `initargs`: run once in every worker before its first task,
     /// replacement workers included. If it panics, the pool is broken: its tasks fail with
     /// [`TaskError::InitializerFailed`] instead of workers being restarted for ever.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    /// use std::sync::OnceLock;
+    ///
+    /// // Per-worker state, set up once in every worker (Python: a global set by the initializer).
+    /// static GREETING: OnceLock<String> = OnceLock::new();
+    ///
+    /// fn setup(greeting: String) {
+    ///     GREETING.set(greeting).unwrap();
+    /// }
+    ///
+    /// fn greet(name: String) -> String {
+    ///     format!("{} {name}", GREETING.get().unwrap())
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::builder().processes(2).initializer(setup, ("hello".to_string(),)).build()?;
+    /// assert_eq!(pool.map(greet, ["ann".to_string(), "bob".to_string()])?, ["hello ann", "hello bob"]);
+    /// # Ok(()) }
+    /// ```
     pub fn initializer<F, A>(mut self, f: F, args: A) -> Self
     where
         F: Target<A, Output = ()>,
@@ -121,12 +156,43 @@ impl PoolBuilder {
 
     /// Python's `maxtasksperchild`: a worker ends after this many tasks (a task is one chunk of a
     /// `map`) and a fresh one takes its place.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// /// How many tasks this worker process has run, this one included.
+    /// fn tasks_run_here() -> u32 {
+    ///     static RAN: AtomicU32 = AtomicU32::new(0);
+    ///     RAN.fetch_add(1, Ordering::Relaxed) + 1
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::builder().processes(1).maxtasksperchild(2).build()?;
+    /// let counts: Vec<u32> = (0..4).map(|_| pool.apply(tasks_run_here, ())).collect::<Result<_, _>>()?;
+    /// assert_eq!(counts, [1, 2, 1, 2]); // a fresh worker after every second task
+    /// # Ok(()) }
+    /// ```
     pub fn maxtasksperchild(mut self, n: u64) -> Self {
         self.maxtasks = Some(n.max(1));
         self
     }
 
     /// How workers are started; default [`get_start_method`](proc_core::get_start_method).
+    ///
+    /// ```
+    /// use proc_core::StartMethod;
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::builder().processes(2).start_method(StartMethod::FORKSERVER).build()?;
+    /// assert_eq!(pool.apply(square, (7,))?, 49);
+    /// # Ok(()) }
+    /// ```
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.start_method = Some(method);
         self
@@ -135,6 +201,29 @@ impl PoolBuilder {
     /// A task that runs longer than this is killed with its worker and fails with
     /// [`TaskError::TimedOut`]; the worker is replaced. The time counts from when the worker
     /// becomes free for the task.
+    ///
+    /// ```
+    /// use proc_pool::{Pool, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// fn stuck() {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::builder().processes(2).task_timeout(Duration::from_millis(500)).build()?;
+    /// let hung = pool.apply_async(stuck, ())?;
+    /// assert_eq!(pool.apply(square, (3,))?, 9); // the other worker goes on meanwhile
+    /// assert_eq!(hung.get(), Err(TaskError::TimedOut { limit: Duration::from_millis(500) }));
+    /// assert_eq!(pool.apply(square, (4,))?, 16); // a fresh worker took the stuck one's place
+    /// # Ok(()) }
+    /// ```
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
         self.task_timeout = Some(timeout);
         self
@@ -144,12 +233,49 @@ impl PoolBuilder {
     /// as in Python, daemonic processes may not have children: a task that tries gets a typed
     /// error. With this, workers are not daemonic; they still end when the pool does, because
     /// their task connection closes.
+    ///
+    /// ```
+    /// use proc_core::Process;
+    /// use proc_pool::Pool;
+    ///
+    /// fn double(x: u32) -> u32 {
+    ///     x * 2
+    /// }
+    ///
+    /// /// A task that runs its work in a process of its own.
+    /// fn in_a_child(x: u32) -> Result<u32, String> {
+    ///     let mut p = Process::new(double, (x,));
+    ///     p.start().map_err(|e| e.to_string())?;
+    ///     p.join().map_err(|e| e.to_string())
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let strict = Pool::new(1)?;
+    /// assert!(strict.apply(in_a_child, (1,))?.is_err()); // daemonic workers have no children
+    /// let pool = Pool::builder().processes(1).allow_children(true).build()?;
+    /// assert_eq!(pool.apply(in_a_child, (21,))?, Ok(42));
+    /// # Ok(()) }
+    /// ```
     pub fn allow_children(mut self, allow: bool) -> Self {
         self.allow_children = allow;
         self
     }
 
     /// Starts the workers.
+    ///
+    /// ```
+    /// use proc_pool::{Pool, PoolError};
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::builder().processes(2).build()?;
+    /// assert_eq!(pool.apply(square, (4,))?, 16);
+    /// assert!(matches!(Pool::builder().processes(0).build(), Err(PoolError::NoProcesses)));
+    /// # Ok(()) }
+    /// ```
     pub fn build(self) -> Result<Pool, PoolError> {
         Pool::start(self)
     }
@@ -367,11 +493,34 @@ pub struct Pool {
 
 impl Pool {
     /// A pool of `processes` workers, started with the default start method.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Python: `with Pool(4) as p: print(p.map(square, range(10)))`
+    /// let pool = Pool::new(4)?;
+    /// assert_eq!(pool.map(square, 0..10)?, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+    /// # Ok(()) }
+    /// ```
     pub fn new(processes: usize) -> Result<Pool, PoolError> {
         Pool::builder().processes(processes).build()
     }
 
     /// A builder for the other options.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::builder().processes(2).maxtasksperchild(10).build()?;
+    /// assert_eq!(pool.processes(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> PoolBuilder {
         PoolBuilder {
             processes: None,
@@ -480,12 +629,39 @@ impl Pool {
     }
 
     /// Number of worker processes.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(Pool::new(3)?.processes(), 3);
+    /// // Python's `Pool()`: one worker per CPU.
+    /// let pool = Pool::builder().build()?;
+    /// assert_eq!(pool.processes(), proc_core::cpu_count());
+    /// # Ok(()) }
+    /// ```
     pub fn processes(&self) -> usize {
         self.inner.config.processes
     }
 
     /// The pids of the workers alive now (a worker that died and was not replaced yet is left
     /// out).
+    ///
+    /// ```
+    /// use proc_core::Pid;
+    /// use proc_pool::Pool;
+    ///
+    /// fn my_pid() -> Pid {
+    ///     Pid::current()
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let pids = pool.worker_pids();
+    /// assert_eq!(pids.len(), 2);
+    /// assert!(pids.contains(&pool.apply(my_pid, ())?));
+    /// # Ok(()) }
+    /// ```
     pub fn worker_pids(&self) -> Vec<Pid> {
         self.inner
             .lock()
@@ -543,6 +719,20 @@ impl Pool {
     }
 
     /// Runs `f(args…)` in a worker and waits for the result (Python's `apply`).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn power(base: u64, exp: u32) -> u64 {
+    ///     base.pow(exp)
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// assert_eq!(pool.apply(power, (2, 10))?, 1024);
+    /// assert_eq!(pool.apply(|| String::from("no arguments"), ())?, "no arguments");
+    /// # Ok(()) }
+    /// ```
     pub fn apply<F, A>(&self, f: F, args: A) -> Result<F::Output, PoolError>
     where
         F: Target<A>,
@@ -553,6 +743,22 @@ impl Pool {
     }
 
     /// Starts `f(args…)` in a worker and returns at once (Python's `apply_async`).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let pending: Vec<_> = (1..=4).map(|x| pool.apply_async(square, (x,))).collect::<Result<_, _>>()?;
+    /// // ... do other work here ...
+    /// let results: Vec<u64> = pending.into_iter().map(|r| r.get()).collect::<Result<_, _>>()?;
+    /// assert_eq!(results, [1, 4, 9, 16]);
+    /// # Ok(()) }
+    /// ```
     pub fn apply_async<F, A>(&self, f: F, args: A) -> Result<AsyncResult<F::Output>, PoolError>
     where
         F: Target<A>,
@@ -564,6 +770,25 @@ impl Pool {
 
     /// [`apply_async`](Pool::apply_async) with Python's `callback` / `error_callback`, run in this
     /// process on the pool's callback thread.
+    ///
+    /// ```
+    /// use proc_pool::{Callbacks, Pool};
+    /// use std::sync::mpsc;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let callbacks = Callbacks::new()
+    ///     .on_success(move |v: &u64| tx.send(*v).unwrap())
+    ///     .on_error(|e| eprintln!("task failed: {e}"));
+    /// pool.apply_async_with(square, (9,), callbacks)?;
+    /// assert_eq!(rx.recv()?, 81);
+    /// # Ok(()) }
+    /// ```
     pub fn apply_async_with<F, A>(
         &self,
         f: F,
@@ -594,6 +819,21 @@ impl Pool {
     /// Applies `f` to every item and returns the results in input order (Python's `map`). The
     /// input is cut into chunks by Python's formula (about four chunks per worker); if any item
     /// fails, the call fails with [`PoolError::Item`] naming it.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// assert_eq!(pool.map(square, [3, 1, 2])?, [9, 1, 4]);
+    /// let lengths = pool.map(|s: String| s.len(), ["a".to_string(), "abc".to_string()])?;
+    /// assert_eq!(lengths, [1, 3]);
+    /// # Ok(()) }
+    /// ```
     pub fn map<F, A, R, I>(&self, f: F, items: I) -> Result<Vec<R>, PoolError>
     where
         F: Fn(A) -> R + Copy + Send + Sync + 'static,
@@ -605,6 +845,22 @@ impl Pool {
     }
 
     /// [`map`](Pool::map) with an explicit `chunksize` (items per task).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// // Many cheap items: bigger chunks mean fewer messages.
+    /// let squares = pool.map_chunked(square, 0..1000, 100)?;
+    /// assert_eq!(squares.len(), 1000);
+    /// assert_eq!(squares[999], 999 * 999);
+    /// # Ok(()) }
+    /// ```
     pub fn map_chunked<F, A, R, I>(
         &self,
         f: F,
@@ -621,6 +877,21 @@ impl Pool {
     }
 
     /// Like [`map`](Pool::map) but returns at once (Python's `map_async`).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let r = pool.map_async(square, 1..=3)?;
+    /// // ... do other work here ...
+    /// assert_eq!(r.get()?, [1, 4, 9]);
+    /// # Ok(()) }
+    /// ```
     pub fn map_async<F, A, R, I>(
         &self,
         f: F,
@@ -637,6 +908,24 @@ impl Pool {
 
     /// [`map_async`](Pool::map_async) with a `chunksize` (`None`: Python's default) and callbacks:
     /// `on_success` gets the whole list, `on_error` the first failure.
+    ///
+    /// ```
+    /// use proc_pool::{Callbacks, Pool};
+    /// use std::sync::mpsc;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let callbacks = Callbacks::new().on_success(move |all: &Vec<u64>| tx.send(all.iter().sum::<u64>()).unwrap());
+    /// let r = pool.map_async_with(square, 1..=4, Some(2), callbacks)?;
+    /// assert_eq!(r.get()?, [1, 4, 9, 16]);
+    /// assert_eq!(rx.recv()?, 30);
+    /// # Ok(()) }
+    /// ```
     pub fn map_async_with<F, A, R, I>(
         &self,
         f: F,
@@ -683,6 +972,20 @@ impl Pool {
     }
 
     /// `f(*args)` for every tuple of arguments, in input order (Python's `starmap`).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn add(a: i32, b: i32) -> i32 {
+    ///     a + b
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// // Python: `pool.starmap(add, [(1, 2), (3, 4)])`
+    /// assert_eq!(pool.starmap(add, [(1, 2), (3, 4)])?, [3, 7]);
+    /// # Ok(()) }
+    /// ```
     pub fn starmap<F, A, I>(&self, f: F, items: I) -> Result<Vec<F::Output>, PoolError>
     where
         F: Target<A>,
@@ -694,6 +997,20 @@ impl Pool {
     }
 
     /// Like [`starmap`](Pool::starmap) but returns at once (Python's `starmap_async`).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn repeat(s: String, n: usize) -> String {
+    ///     s.repeat(n)
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let r = pool.starmap_async(repeat, [("ab".to_string(), 2), ("c".to_string(), 3)])?;
+    /// assert_eq!(r.get()?, ["abab", "ccc"]);
+    /// # Ok(()) }
+    /// ```
     pub fn starmap_async<F, A, I>(
         &self,
         f: F,
@@ -711,6 +1028,22 @@ impl Pool {
     /// A lazy, ordered map (Python's `imap`): items are read from `items` as results are taken,
     /// with a bounded look-ahead, so an endless iterator works. One item per task; see
     /// [`imap_chunked`](Pool::imap_chunked).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// // An endless input: only what is taken is computed (plus a bounded look-ahead).
+    /// for (x, r) in (1..).zip(pool.imap(square, 1..)?).take(5) {
+    ///     assert_eq!(r?, x * x);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn imap<F, A, R, I>(&self, f: F, items: I) -> Result<Imap<'_, I::IntoIter, R>, PoolError>
     where
         F: Fn(A) -> R + Copy + Send + Sync + 'static,
@@ -722,6 +1055,20 @@ impl Pool {
     }
 
     /// [`imap`](Pool::imap) with `chunksize` items per task.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let total: u64 = pool.imap_chunked(square, 0..1000, 50)?.sum::<Result<u64, _>>()?;
+    /// assert_eq!(total, (0..1000u64).map(|x| x * x).sum());
+    /// # Ok(()) }
+    /// ```
     pub fn imap_chunked<F, A, R, I>(
         &self,
         f: F,
@@ -747,6 +1094,21 @@ impl Pool {
 
     /// Like [`imap`](Pool::imap) but yields results in the order they complete (Python's
     /// `imap_unordered`).
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let mut squares: Vec<u64> = pool.imap_unordered(square, 0..8)?.collect::<Result<_, _>>()?;
+    /// squares.sort(); // the order is the order of completion
+    /// assert_eq!(squares, [0, 1, 4, 9, 16, 25, 36, 49]);
+    /// # Ok(()) }
+    /// ```
     pub fn imap_unordered<F, A, R, I>(
         &self,
         f: F,
@@ -762,6 +1124,21 @@ impl Pool {
     }
 
     /// [`imap_unordered`](Pool::imap_unordered) with `chunksize` items per task.
+    ///
+    /// ```
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let results = pool.imap_unordered_chunked(square, 0..100, 10)?;
+    /// let total: u64 = results.sum::<Result<u64, _>>()?;
+    /// assert_eq!(total, (0..100u64).map(|x| x * x).sum());
+    /// # Ok(()) }
+    /// ```
     pub fn imap_unordered_chunked<F, A, R, I>(
         &self,
         f: F,
@@ -805,6 +1182,23 @@ impl Pool {
     // ---- ending -----------------------------------------------------------------------------
 
     /// Takes no more work (Python's `close`); the workers finish what was submitted and exit.
+    ///
+    /// ```
+    /// use proc_pool::{Pool, PoolError};
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let r = pool.map_async(square, 0..4)?;
+    /// pool.close();
+    /// assert!(matches!(pool.apply(square, (1,)), Err(PoolError::Closed)));
+    /// pool.join()?; // the submitted work finished
+    /// assert_eq!(r.get()?, [0, 1, 4, 9]);
+    /// # Ok(()) }
+    /// ```
     pub fn close(&self) {
         let mut st = self.inner.lock();
         if !st.closed {
@@ -815,6 +1209,24 @@ impl Pool {
 
     /// Stops at once (Python's `terminate`): kills the workers; unfinished tasks fail with
     /// [`TaskError::Terminated`].
+    ///
+    /// ```
+    /// use proc_pool::{Pool, TaskError};
+    ///
+    /// fn stuck() {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(1)?;
+    /// let r = pool.apply_async(stuck, ())?;
+    /// pool.terminate();
+    /// assert_eq!(r.get(), Err(TaskError::Terminated));
+    /// pool.join()?;
+    /// # Ok(()) }
+    /// ```
     pub fn terminate(&self) {
         let sinks = {
             let mut st = self.inner.lock();
@@ -840,6 +1252,25 @@ impl Pool {
 
     /// Waits for the workers to exit and every callback to run (Python's `join`); the pool must be
     /// closed or terminated first.
+    ///
+    /// ```
+    /// use proc_core::ProcessIdentity;
+    /// use proc_pool::Pool;
+    ///
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(2)?;
+    /// let pids = pool.worker_pids();
+    /// pool.apply(square, (2,))?;
+    /// pool.close();
+    /// pool.join()?;
+    /// // Every worker has exited.
+    /// assert!(pids.iter().all(|&pid| ProcessIdentity::of(pid).is_none_or(|w| !w.is_alive())));
+    /// # Ok(()) }
+    /// ```
     pub fn join(&self) -> Result<(), PoolError> {
         {
             let st = self.inner.lock();
@@ -886,6 +1317,14 @@ impl fmt::Debug for Pool {
 }
 
 /// Python's default `chunksize` for `map`: the items over four times the workers, rounded up.
+///
+/// ```
+/// use proc_pool::default_chunksize;
+///
+/// assert_eq!(default_chunksize(100, 4), 7); // 100 / 16, rounded up
+/// assert_eq!(default_chunksize(3, 4), 1);
+/// assert_eq!(default_chunksize(0, 4), 0);
+/// ```
 pub fn default_chunksize(items: usize, processes: usize) -> usize {
     if items == 0 {
         return 0;
