@@ -246,11 +246,35 @@ impl ObjectRef {
     }
 
     /// The address of the object's manager.
+    ///
+    /// ```
+    /// use proc_ipc::Address;
+    /// use proc_shm::manager::{Manager, Proxy};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::builder().address(Address::Tcp("127.0.0.1:0".parse()?)).start()?;
+    /// let q = manager.queue::<String>()?;
+    /// // What another program needs (with the key) to reach the same manager.
+    /// assert_eq!(q.object().address(), manager.address());
+    /// assert!(matches!(q.object().address(), Address::Tcp(_)));
+    /// # Ok(()) }
+    /// ```
     pub fn address(&self) -> &Address {
         &self.endpoint.address
     }
 
     /// The object's id in its manager.
+    ///
+    /// ```
+    /// use proc_shm::manager::{Manager, Proxy};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::start()?;
+    /// let (a, b) = (manager.list::<u8>()?, manager.list::<u8>()?);
+    /// assert_ne!(a.object().id(), b.object().id()); // two objects
+    /// assert_eq!(a.clone().object().id(), a.object().id()); // one object, two proxies
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -316,11 +340,39 @@ pub trait Proxy: Sized {
     const KIND: ObjectKind;
 
     /// Where the object lives.
+    ///
+    /// ```
+    /// use proc_shm::manager::{Manager, Proxy};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::start()?;
+    /// let d = manager.dict::<String, u32>()?;
+    /// let object = d.object();
+    /// assert_eq!(object.address(), manager.address());
+    /// assert!(object.is_direct()?); // a dict of a manager on a Unix socket
+    /// # Ok(()) }
+    /// ```
     fn object(&self) -> &ObjectRef;
 
     /// A proxy for `object`, which must be of kind [`KIND`](Proxy::KIND). Item types are not
     /// checked (the manager stores bytes): a proxy decodes what is stored as its own types, and a
     /// mismatch is a [`ProxyError::Decode`] when it reads.
+    ///
+    /// ```
+    /// use proc_shm::manager::{ListError, ListProxy, Manager, Proxy, ProxyError};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::start()?;
+    /// let words = manager.list::<String>()?;
+    /// words.push("a fairly long word".into())?;
+    /// // Another view of the same list, with its own item type.
+    /// let same = ListProxy::<String>::from_object(words.object().clone());
+    /// assert_eq!(same.len()?, 1);
+    /// // Read as the wrong type, the stored bytes do not decode.
+    /// let wrong = ListProxy::<bool>::from_object(words.object().clone());
+    /// assert!(matches!(wrong.get(0), Err(ListError::Proxy(ProxyError::Decode(_)))));
+    /// # Ok(()) }
+    /// ```
     fn from_object(object: ObjectRef) -> Self;
 }
 

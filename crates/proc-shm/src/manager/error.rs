@@ -9,6 +9,25 @@ use proc_ipc::AuthError;
 use super::ObjectKind;
 
 /// Why a call on a proxy (or on a [`Manager`](super::Manager)) failed. Every call can meet these.
+///
+/// ```
+/// use proc_core::Handle;
+/// use proc_shm::manager::{Manager, ProxyError};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = Manager::start()?;
+/// let files = manager.list::<Handle<std::fs::File>>()?;
+/// let null = Handle::new(std::fs::File::open("/dev/null")?);
+/// // A manager holds plain data, not OS handles.
+/// assert!(matches!(files.push(null), Err(ProxyError::Encode(_))));
+///
+/// let (d, l) = (manager.dict::<String, u32>()?, manager.list::<u32>()?);
+/// manager.shutdown();
+/// // Whichever path a proxy takes, a manager that is gone is an error, not a hang.
+/// assert!(matches!(d.get("a"), Err(ProxyError::ManagerGone(_))));
+/// assert!(matches!(l.len(), Err(ProxyError::ManagerGone(_))));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyError {
@@ -61,6 +80,22 @@ impl From<io::Error> for ProxyError {
 }
 
 /// A key was not in a managed dict or namespace (Python's `KeyError`).
+///
+/// ```
+/// use proc_shm::manager::{KeyError, Manager};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = Manager::start()?;
+/// let d = manager.dict::<String, u32>()?;
+/// d.insert("a".into(), 1)?;
+/// match d.remove("b") {
+///     Err(KeyError::Missing) => {} // Python: `except KeyError:`
+///     other => panic!("expected a missing key, got {other:?}"),
+/// }
+/// let ns = manager.namespace()?;
+/// assert!(matches!(ns.remove("nothing"), Err(KeyError::Missing)));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -73,6 +108,19 @@ pub enum KeyError {
 }
 
 /// An index was past the end of a managed list (Python's `IndexError`).
+///
+/// ```
+/// use proc_shm::manager::{ListError, Manager};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = Manager::start()?;
+/// let l = manager.list::<char>()?;
+/// l.extend(['a', 'b'])?;
+/// assert_eq!(l.get(1)?, 'b');
+/// assert!(matches!(l.get(2), Err(ListError::OutOfRange { index: 2, len: 2 })));
+/// assert!(matches!(l.set(5, 'z'), Err(ListError::OutOfRange { .. })));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ListError {
@@ -90,6 +138,23 @@ pub enum ListError {
 }
 
 /// Why [`Manager::lookup`](super::Manager::lookup) found no object.
+///
+/// ```
+/// use proc_shm::manager::{DictProxy, ListProxy, LookupError, Manager, ObjectKind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = Manager::start()?;
+/// manager.publish("scores", &manager.dict::<String, u32>()?)?;
+/// assert!(matches!(
+///     manager.lookup::<DictProxy<String, u32>>("score"),
+///     Err(LookupError::NotFound(name)) if name == "score"
+/// ));
+/// assert!(matches!(
+///     manager.lookup::<ListProxy<u32>>("scores"),
+///     Err(LookupError::WrongKind { found: ObjectKind::Dict, .. })
+/// ));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LookupError {
@@ -112,6 +177,21 @@ pub enum LookupError {
 }
 
 /// Why a manager could not be started.
+///
+/// ```
+/// use proc_ipc::Address;
+/// use proc_shm::manager::{Manager, StartManagerError};
+/// use std::path::Path;
+///
+/// let at = Address::Unix(Path::new("/nonexistent/dir/manager.sock").into());
+/// match Manager::builder().address(at).start() {
+///     Err(StartManagerError::Listen { address, reason }) => {
+///         assert!(address.contains("/nonexistent/dir"));
+///         println!("could not listen: {reason}");
+///     }
+///     other => panic!("expected a listen error, got {other:?}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartManagerError {

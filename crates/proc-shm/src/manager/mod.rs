@@ -160,6 +160,13 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What kind of object a proxy works on.
+///
+/// ```
+/// use proc_shm::manager::{LockProxy, ObjectKind, Proxy, QueueProxy};
+///
+/// assert_eq!(LockProxy::KIND, ObjectKind::Lock);
+/// assert_eq!(QueueProxy::<String>::KIND, ObjectKind::Queue);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ObjectKind {
@@ -244,6 +251,28 @@ impl ManagerBuilder {
     /// Where the server listens. Default: a Unix socket in a new private directory under the
     /// system's temporary directory (removed at shutdown). A TCP address with port 0 takes any free
     /// port; [`Manager::address`] tells which.
+    ///
+    /// ```
+    /// use proc_ipc::Address;
+    /// use proc_shm::manager::Manager;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Python: `BaseManager(address=("127.0.0.1", 0), authkey=b"...")`
+    /// let tcp = Manager::builder()
+    ///     .address(Address::Tcp("127.0.0.1:0".parse()?))
+    ///     .authkey(b"secret".to_vec())
+    ///     .start()?;
+    /// assert!(matches!(tcp.address(), Address::Tcp(a) if a.port() != 0));
+    ///
+    /// // A Unix socket at a path of our choosing.
+    /// let dir = std::env::temp_dir().join(format!("manager-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let unix = Manager::builder().address(dir.join("m.sock")).start()?;
+    /// assert_eq!(unix.address(), &Address::Unix(dir.join("m.sock")));
+    /// unix.shutdown();
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn address(mut self, address: impl Into<Address>) -> Self {
         self.address = Some(address.into());
         self
@@ -254,6 +283,23 @@ impl ManagerBuilder {
     /// inherits, so children need nothing more. Give a key of its own to a manager that processes
     /// of other programs will [`connect`](Manager::connect) to. Proxies of such a manager carry
     /// the key when they are serialized (see [`ObjectRef`]).
+    ///
+    /// ```
+    /// use proc_ipc::Address;
+    /// use proc_shm::manager::{Manager, ProxyError};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let owner = Manager::builder()
+    ///     .address(Address::Tcp("127.0.0.1:0".parse()?))
+    ///     .authkey(b"ours".to_vec())
+    ///     .start()?;
+    /// let _client = Manager::connect(owner.address().clone(), b"ours")?;
+    /// assert!(matches!(
+    ///     Manager::connect(owner.address().clone(), b"theirs"),
+    ///     Err(ProxyError::Auth(_))
+    /// ));
+    /// # Ok(()) }
+    /// ```
     pub fn authkey(mut self, key: impl Into<Vec<u8>>) -> Self {
         self.authkey = Some(key.into());
         self
@@ -283,6 +329,18 @@ impl ManagerBuilder {
     }
 
     /// Starts the server process and waits until it listens.
+    ///
+    /// ```
+    /// use proc_shm::manager::Manager;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::builder().max_dict_bytes(1 << 20).start()?;
+    /// assert!(manager.server().is_some_and(|s| s.is_alive()));
+    /// let d = manager.dict::<u32, u32>()?;
+    /// d.insert(1, 2)?;
+    /// assert_eq!(d.get(&1)?, Some(2));
+    /// # Ok(()) }
+    /// ```
     pub fn start(self) -> Result<Manager, StartManagerError> {
         let (address, dir) = match self.address {
             Some(a) => (a, None),
@@ -379,6 +437,18 @@ impl Manager {
     }
 
     /// Options: address and key.
+    ///
+    /// ```
+    /// use proc_ipc::Address;
+    /// use proc_shm::manager::Manager;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::builder().address(Address::Tcp("127.0.0.1:0".parse()?)).start()?;
+    /// let v = manager.value(0u64)?;
+    /// v.set(7)?;
+    /// assert_eq!(v.get()?, 7);
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> ManagerBuilder {
         ManagerBuilder::default()
     }
@@ -417,6 +487,17 @@ impl Manager {
     }
 
     /// Where the server listens (with the real port, for TCP port 0).
+    ///
+    /// ```
+    /// use proc_ipc::Address;
+    /// use proc_shm::manager::Manager;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = Manager::start()?;
+    /// // The default: a Unix socket in a private directory.
+    /// assert!(matches!(manager.address(), Address::Unix(path) if path.exists()));
+    /// # Ok(()) }
+    /// ```
     pub fn address(&self) -> &Address {
         &self.endpoint.address
     }

@@ -413,6 +413,30 @@ pub struct LockProxy {
 ///
 /// It keeps the connection the lock was taken on, which is how the manager knows who holds it:
 /// when that connection ends (the process died), the lock is freed.
+///
+/// ```
+/// use proc_core::Process;
+/// use proc_shm::manager::{LockProxy, Manager};
+/// use std::time::Duration;
+///
+/// fn die_holding(lock: LockProxy) {
+///     let _held = lock.acquire().unwrap();
+///     std::process::exit(1); // the guard is never dropped
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = Manager::start()?;
+/// let lock = manager.lock()?;
+/// let mut p = Process::new(die_holding, (lock.clone(),));
+/// p.start()?;
+/// assert!(p.join().is_err());
+/// // The manager freed the lock when the holder's connection ended, and says so.
+/// let held = lock.acquire_timeout(Duration::from_secs(20))?.expect("freed");
+/// assert!(held.previous_holder_died());
+/// drop(held); // released
+/// assert!(!lock.acquire()?.previous_holder_died());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "the lock is released when the guard is dropped"]
 pub struct LockProxyGuard<'a> {
