@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
 //!
-//! - `cargo xtask test`: everything CI checks — formatting, clippy with warnings denied, every test
-//!   (unit, integration, doctests), the facade built with each feature alone, every example run
+//! - `cargo xtask test`: everything CI checks — formatting, clippy with warnings denied, the doc
+//!   audit, every test (unit, integration, doctests), the facade built with each feature alone, every example run
 //!   with its output checked, the API docs built with warnings denied, and the book built and
 //!   link-checked.
 //! - `cargo xtask bench [FILTER…] [--quick]`: the benchmark workloads for multiproc, Python's

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::{docs, examples, run};
+use crate::{doc_audit, docs, examples, run};
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
@@ -22,6 +22,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "warnings",
         ]),
     )?;
+    // Read from the sources, so it fails in a second, before the long test run.
+    eprintln!("\n==> docs: every public item documented, with a code example");
+    doc_audit::run(&[])?;
     let before = our_segments();
     run::step(
         "tests: unit, integration, doc",
