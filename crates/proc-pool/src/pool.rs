@@ -1503,7 +1503,7 @@ fn pump(inner: &Inner) {
             }
         };
         let mut wr = inner.writer(i);
-        let (batch, generation, last) = {
+        let (batch, generation, last, was_idle) = {
             let mut st = inner.lock();
             let st = &mut *st;
             let w = &mut st.workers[i];
@@ -1517,7 +1517,8 @@ fn pump(inner: &Inner) {
             let w = &mut st.workers[i];
             let room = w.room(maxtasks, cost).min(st.pending.len().div_ceil(sharers).max(1));
             let now = Instant::now();
-            if w.in_flight.is_empty() {
+            let was_idle = w.in_flight.is_empty();
+            if was_idle {
                 w.head_since = now;
             }
             let mut batch = Vec::new();
@@ -1542,15 +1543,19 @@ fn pump(inner: &Inner) {
             if last {
                 w.writable = false;
             }
-            (Batch(batch), w.generation, last)
+            (Batch(batch), w.generation, last, was_idle)
         };
         let sent = wr.conn.as_mut().expect("checked above").send(&batch);
         if last || sent.is_err() {
             wr.conn = None;
         }
         drop(wr);
-        if let Err(e) = sent {
-            undo_send(inner, i, generation, &batch, &e);
+        match sent {
+            Err(e) => undo_send(inner, i, generation, &batch, &e),
+            // A worker that was idle is running a task now: the reader may be asleep with no
+            // deadline (or a later one), so it must look again at when the earliest task runs over.
+            Ok(()) if was_idle && inner.config.task_timeout.is_some() => inner.wake_reader(),
+            Ok(()) => {}
         }
     }
 }

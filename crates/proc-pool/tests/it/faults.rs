@@ -200,6 +200,31 @@ fn a_task_over_its_timeout_is_killed_and_the_pool_goes_on() {
 }
 
 #[test]
+fn a_lone_task_over_its_timeout_on_an_idle_pool_is_killed() {
+    bounded(|| {
+        let board = Board::new();
+        let limit = Duration::from_millis(300);
+        let pool = Pool::builder()
+            .processes(1)
+            .initializer(install, (board.clone(),))
+            .task_timeout(limit)
+            .build()
+            .unwrap();
+        for round in 0..3u64 {
+            // The pool is idle (its reader asleep with no deadline) when the stuck task goes out,
+            // and nothing else comes back to wake it: only the timeout can end this task.
+            assert_eq!(pool.apply(mark, ((1, 99),)).unwrap(), 1);
+            let stuck = pool.apply_async(mark, ((2, 2),)).unwrap();
+            assert_eq!(stuck.get(), Err(TaskError::TimedOut { limit }));
+            assert_eq!(board.runs_of(2), round + 1);
+            board.started.clear();
+        }
+        // The replacement worker takes the next task.
+        assert_eq!(pool.apply(mark, ((3, 99),)).unwrap(), 9);
+    });
+}
+
+#[test]
 fn killing_every_worker_repeatedly_never_hangs_the_pool() {
     bounded(|| {
         let board = Board::new();
