@@ -54,6 +54,8 @@ enum Goal {
     /// The median must be at most `factor` × the median of another implementation of the same
     /// workload in the same run (a raw baseline).
     TimesBaseline(&'static str, f64),
+    /// The median must be at least `factor` × Python's median in the same run (higher is better).
+    TimesPython(f64),
 }
 
 fn goal(id: &str) -> Option<Goal> {
@@ -75,6 +77,7 @@ fn goal(id: &str) -> Option<Goal> {
         "pool_apply_rtt" => Max(30.0),
         "pool_startup" => Max(5.0),
         "pool_cpu" => Min(1.9),
+        "manager_dict/2proc" => TimesPython(10.0),
         _ => return None,
     })
 }
@@ -280,6 +283,14 @@ fn judge(id: &str, row: &BTreeMap<String, &Value>) -> String {
                 if m <= f * b { "met" } else { "NOT met" }
             )),
             None => parts.push(format!("≤ {f}× {base}: baseline missing")),
+        },
+        Some(Goal::TimesPython(f)) => match row.get("python").and_then(|p| num(p, "median")) {
+            Some(p) => parts.push(format!(
+                "≥ {f}× Python ({:.1}×) {}",
+                m / p,
+                if m >= f * p { "met" } else { "NOT met" }
+            )),
+            None => parts.push(format!("≥ {f}× Python: Python's figure missing")),
         },
         None => {}
     }
