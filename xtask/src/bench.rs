@@ -175,7 +175,8 @@ fn num(v: &Value, k: &str) -> Option<f64> {
     v.get(k).and_then(Value::as_f64)
 }
 
-fn fmt(x: f64) -> String {
+/// A figure for the table: three significant digits or so, with `k` and `M` for the large ones.
+pub(crate) fn fmt(x: f64) -> String {
     let a = x.abs();
     if a >= 1e6 {
         format!("{:.2}M", x / 1e6)

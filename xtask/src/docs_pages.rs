@@ -453,8 +453,8 @@ fn chart(doc: &Value) -> (String, usize, Vec<String>) {
             label_w + bars_w + 8.0,
             y + row_h * 0.65,
             fmt_ratio(r.ratio),
-            fmt_num(r.ours),
-            fmt_num(r.python),
+            crate::bench::fmt(r.ours),
+            crate::bench::fmt(r.python),
             xml(&r.unit)
         );
     }
@@ -469,21 +469,6 @@ fn fmt_ratio(r: f64) -> String {
         format!("{r:.1}")
     } else {
         format!("{r:.2}")
-    }
-}
-
-fn fmt_num(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e6 {
-        format!("{:.2}M", x / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", x / 1e3)
-    } else if a >= 100.0 {
-        format!("{x:.0}")
-    } else if a >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
     }
 }
 

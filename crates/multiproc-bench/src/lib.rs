@@ -118,6 +118,19 @@ pub struct Figure {
     pub extra: BTreeMap<String, Stats>,
 }
 
+/// Starts every process, joins them all, and returns the longest time one of them reported (in
+/// seconds): how long they took together when each times its own part.
+pub(crate) fn slowest(mut ps: Vec<multiproc::Process<f64>>) -> Result<f64, String> {
+    for p in &mut ps {
+        p.start().map_err(|e| e.to_string())?;
+    }
+    let mut longest: f64 = 0.0;
+    for p in &mut ps {
+        longest = longest.max(p.join().map_err(|e| e.to_string())?);
+    }
+    Ok(longest)
+}
+
 /// Runs `sample` warm-up and timed times; each call returns one sample.
 pub fn measure(
     opts: &Opts,

@@ -9,7 +9,7 @@ use std::time::Instant;
 use multiproc::{Barrier, DictProxy, Manager, Process};
 
 use crate::sync::{rtt_figure, time_round_trips};
-use crate::{Better, Figure, Opts, Workload, measure};
+use crate::{Better, Figure, Opts, Workload, measure, slowest};
 
 /// `n` × `d[key] = i`, after both writers meet at `start`; the seconds it took.
 fn updates(d: DictProxy<String, u64>, key: String, n: u64, start: Barrier) -> f64 {
@@ -52,16 +52,10 @@ fn dict_2proc(opts: &Opts) -> Result<Figure, String> {
     let d = m.dict::<String, u64>().map_err(|e| e.to_string())?;
     let samples = measure(opts, || {
         let start = Barrier::new(2).map_err(|e| e.to_string())?;
-        let mut ps: Vec<_> = (0..2)
+        let ps = (0..2)
             .map(|k| Process::new(updates, (d.clone(), format!("key{k}"), n, start.clone())))
             .collect();
-        for p in &mut ps {
-            p.start().map_err(|e| e.to_string())?;
-        }
-        let mut longest: f64 = 0.0;
-        for p in &mut ps {
-            longest = longest.max(p.join().map_err(|e| e.to_string())?);
-        }
+        let longest = slowest(ps)?;
         for k in 0..2 {
             if d.get(&format!("key{k}")).map_err(|e| e.to_string())? != Some(n - 1) {
                 return Err(format!("key{k} does not hold the last update"));

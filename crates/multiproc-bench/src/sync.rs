@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use multiproc::process::Shared;
 use multiproc::{Barrier, Event, Lock, Process, Semaphore};
 
-use crate::{Better, Figure, Opts, Workload, measure, rate};
+use crate::{Better, Figure, Opts, Workload, measure, rate, slowest};
 
 const OPS: u64 = 100_000;
 
@@ -29,16 +29,10 @@ fn lock_2proc(opts: &Opts) -> Result<Figure, String> {
         let lock = Lock::new().map_err(|e| e.to_string())?;
         let value = Shared::new(AtomicI64::new(0)).map_err(|e| e.to_string())?;
         let start = Barrier::new(2).map_err(|e| e.to_string())?;
-        let mut ps: Vec<_> = (0..2)
+        let ps = (0..2)
             .map(|_| Process::new(contend, (lock.clone(), value.clone(), start.clone(), n)))
             .collect();
-        for p in &mut ps {
-            p.start().map_err(|e| e.to_string())?;
-        }
-        let mut longest: f64 = 0.0;
-        for p in &mut ps {
-            longest = longest.max(p.join().map_err(|e| e.to_string())?);
-        }
+        let longest = slowest(ps)?;
         if value.load(Ordering::SeqCst) != 2 * n as i64 {
             return Err(format!("lost updates: {} of {}", value.load(Ordering::SeqCst), 2 * n));
         }

@@ -1081,15 +1081,7 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        Self::accepting(&self.inner.lock())?;
-        Ok(Imap::new(
-            self,
-            SharedFn::new(f),
-            TypeId::of::<F>(),
-            items.into_iter(),
-            chunksize.max(1),
-            ImapOrder::Ordered,
-        ))
+        self.start_imap(f, items, chunksize, ImapOrder::Ordered)
     }
 
     /// Like [`imap`](Pool::imap) but yields results in the order they complete (Python's
@@ -1151,6 +1143,24 @@ impl Pool {
         A: Serialize + DeserializeOwned + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
+        self.start_imap(f, items, chunksize, ImapOrder::Unordered)
+    }
+
+    /// The iterator of [`imap_chunked`](Pool::imap_chunked) and
+    /// [`imap_unordered_chunked`](Pool::imap_unordered_chunked).
+    fn start_imap<F, A, R, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+        order: ImapOrder,
+    ) -> Result<Imap<'_, I::IntoIter, R>, PoolError>
+    where
+        F: Fn(A) -> R + Copy + Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
         Self::accepting(&self.inner.lock())?;
         Ok(Imap::new(
             self,
@@ -1158,7 +1168,7 @@ impl Pool {
             TypeId::of::<F>(),
             items.into_iter(),
             chunksize.max(1),
-            ImapOrder::Unordered,
+            order,
         ))
     }
 

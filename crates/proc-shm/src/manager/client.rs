@@ -282,6 +282,14 @@ impl ObjectRef {
     pub(super) fn op(&self, op: Op) -> Result<Response, ProxyError> {
         self.endpoint.op(self.id, op)
     }
+
+    /// The object's length, asked of the manager (a dict's, a list's or a queue's).
+    pub(super) fn remote_len(&self) -> Result<usize, ProxyError> {
+        match self.op(Op::Len)? {
+            Response::Len(n) => Ok(n as usize),
+            other => Err(unexpected(other)),
+        }
+    }
 }
 
 impl PartialEq for ObjectRef {

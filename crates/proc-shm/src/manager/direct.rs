@@ -142,10 +142,7 @@ impl ObjectRef {
         if let Some(d) = self.direct()? {
             return d.with(|l| Ok(l.len() as usize));
         }
-        match self.op(Op::Len)? {
-            Response::Len(n) => Ok(n as usize),
-            other => Err(unexpected(other)),
-        }
+        self.remote_len()
     }
 
     pub(super) fn map_keys<K: DeserializeOwned>(&self) -> Result<Vec<K>, ProxyError> {

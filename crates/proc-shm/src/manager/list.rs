@@ -135,10 +135,7 @@ where
     /// # Ok(()) }
     /// ```
     pub fn len(&self) -> Result<usize, ProxyError> {
-        match self.object.op(Op::Len)? {
-            Response::Len(n) => Ok(n as usize),
-            other => Err(unexpected(other)),
-        }
+        self.object.remote_len()
     }
 
     /// Whether the list is empty.

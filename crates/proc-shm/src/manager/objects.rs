@@ -349,10 +349,7 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// # Ok(()) }
     /// ```
     pub fn len(&self) -> Result<usize, ProxyError> {
-        match self.object.op(Op::Len)? {
-            Response::Len(n) => Ok(n as usize),
-            other => Err(unexpected(other)),
-        }
+        self.object.remote_len()
     }
 
     /// Whether the queue is empty (Python's `q.empty()`).
