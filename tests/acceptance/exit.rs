@@ -85,6 +85,20 @@ fn child_stdout_is_flushed_before_it_exits() {
 }
 
 #[test]
+fn what_the_parent_printed_before_a_fork_is_written_once() {
+    let run = scenario("fork-flush");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout.matches("parent wrote").count(), 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "parent wrote without a newline; child wrote without a newline\nparent joined"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_child_whose_entry_hook_did_not_run_fails_loudly_in_the_parent() {
     let run = scenario("hook-missing");
     assert_eq!(run.code, Some(0), "{}", run.stderr);

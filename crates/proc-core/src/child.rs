@@ -117,17 +117,15 @@ impl ChildState {
                 Reaper::Direct => self.pidfd.as_fd(),
                 Reaper::Server { sock, .. } => sock.as_fd(),
             };
-            let mut set = vec![(exit_fd, sys::Interest::Readable)];
+            let set =
+                [(exit_fd, sys::Interest::Readable), (self.sock.as_fd(), sys::Interest::Readable)];
             // Once the socket is at end of stream it stays readable: leave it out, or poll would
             // spin. Once the reply is in, nothing more comes on it but that end of stream (which
             // comes just before the exit): leave it out too, so the exit is one wake-up, not two.
             let io = self.io.lock();
-            if !io.inbox.is_eof() && io.frame.is_none() {
-                set.push((self.sock.as_fd(), sys::Interest::Readable));
-            }
+            let with_sock = !io.inbox.is_eof() && io.frame.is_none();
             drop(io);
-            let ready = sys::poll(&set, deadline)?;
-            if !ready.iter().any(|r| *r) {
+            if !sys::poll_any(&set[..1 + usize::from(with_sock)], deadline)? {
                 return Ok(None);
             }
         }

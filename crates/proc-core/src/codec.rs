@@ -223,6 +223,15 @@ thread_local! {
     static FAILED_TAKE: RefCell<Option<DecodeError>> = const { RefCell::new(None) };
 }
 
+/// Sets up this thread's encode and decode state now. A fork child starting on this thread then
+/// finds it ready: setting it up registers a thread-exit destructor with the C library, which in a
+/// fork child would write (and so copy) pages it shares with its parent.
+pub(crate) fn prepare_thread() {
+    SINK.with(|_| ());
+    SOURCE.with(|_| ());
+    FAILED_TAKE.with(|_| ());
+}
+
 /// Registers `fd` in the side table of the encode running on this thread and returns its index.
 /// The same fd registered twice gets the same index.
 pub(crate) fn register_fd(fd: BorrowedFd<'_>) -> Result<u32, &'static str> {

@@ -231,7 +231,9 @@ pub(crate) fn run_spawned_child(fd: RawFd, inherited: Option<(i32, OwnedFd)>) ->
         Some((pid, fd)) if pid == header.meta.parent_pid => Some(fd),
         _ => sys::pidfd_open(header.meta.parent_pid).ok(),
     };
-    runtime::become_child(header.meta, parent_pidfd, Some(sock.as_raw_fd()));
+    let mut meta = header.meta;
+    let parent = runtime::ParentRecord::take(&mut meta);
+    runtime::become_child(meta, parent, parent_pidfd, Some(sock.as_raw_fd()));
     // SAFETY: the offset was computed by the parent from a trampoline of this very binary (same
     // fingerprint and layout, checked just above).
     let entry = unsafe { target::entry_at(header.entry) };
@@ -252,6 +254,7 @@ fn fail_bootstrap(sock: &OwnedFd, why: &str) -> ! {
 pub(crate) fn run_forked_child(
     job: Box<dyn target::Job>,
     meta: ChildMeta,
+    parent: runtime::ParentRecord,
     sock: OwnedFd,
     os_parent: i32,
     parent_pidfd: Option<OwnedFd>,
@@ -261,7 +264,7 @@ pub(crate) fn run_forked_child(
         sys::die_with_parent(os_parent);
     }
     let parent_pidfd = parent_pidfd.or_else(|| sys::pidfd_open(os_parent).ok());
-    runtime::become_child(meta, parent_pidfd, Some(sock.as_raw_fd()));
+    runtime::become_child(meta, parent, parent_pidfd, Some(sock.as_raw_fd()));
     let code = run_job(sock.as_fd(), |reply| job.run_here(reply));
     std::mem::forget(sock);
     finish(code, Exit::Forked)

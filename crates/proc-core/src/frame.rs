@@ -99,10 +99,21 @@ pub(crate) fn send(
     let len = payload.iter().map(|p| p.len()).sum();
     let h = header(kind, fds.len(), len);
     let first = fds.len().min(sys::MAX_FDS_PER_MSG);
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(payload.len() + 1);
-    parts.push(&h);
-    parts.extend_from_slice(payload);
-    sys::send_all_with_fds(sock, &parts, &fds[..first])?;
+    // The header and up to three payload parts (every frame this crate sends) go out from the
+    // stack: a fork child replying this way writes none of the heap it shares with its parent.
+    let mut few: [&[u8]; 4] = [&[]; 4];
+    let many: Vec<&[u8]>;
+    let parts: &[&[u8]] = if payload.len() < few.len() {
+        few[0] = &h;
+        for (slot, part) in few[1..].iter_mut().zip(payload) {
+            *slot = part;
+        }
+        &few[..=payload.len()]
+    } else {
+        many = std::iter::once(&h[..]).chain(payload.iter().copied()).collect();
+        &many
+    };
+    sys::send_all_with_fds(sock, parts, &fds[..first])?;
     sys::send_fd_batches(sock, &fds[first..])
 }
 
@@ -162,13 +173,28 @@ impl Inbox {
         if self.eof {
             return Ok(true);
         }
-        // Read straight into the buffer's tail: replies are usually a few bytes, sometimes megabytes.
+        // Replies are usually a few bytes, sometimes megabytes. Reads start in a small buffer on
+        // the stack, so a short reply costs an allocation of its own size (not a zeroed 4 KiB one:
+        // in a parent that has just forked, each heap page written is a page copied); once a read
+        // fills it, they go straight into the tail of a growing buffer.
+        let mut small = [0u8; 512];
+        let mut large = false;
         loop {
-            let old = self.buf.len();
-            let want = (old / 2).clamp(4096, 1 << 20);
-            self.buf.resize(old + want, 0);
-            let r = sys::recv_with_fds(sock, &mut self.buf[old..], &mut self.fds);
-            self.buf.truncate(old + *r.as_ref().unwrap_or(&0));
+            let r = if large {
+                let old = self.buf.len();
+                let want = (old / 2).clamp(4096, 1 << 20);
+                self.buf.resize(old + want, 0);
+                let r = sys::recv_with_fds(sock, &mut self.buf[old..], &mut self.fds);
+                self.buf.truncate(old + *r.as_ref().unwrap_or(&0));
+                r
+            } else {
+                let r = sys::recv_with_fds(sock, &mut small, &mut self.fds);
+                if let Ok(n) = r {
+                    self.buf.extend_from_slice(&small[..n]);
+                    large = n == small.len();
+                }
+                r
+            };
             match r {
                 Ok(0) => {
                     self.eof = true;
@@ -208,5 +234,57 @@ impl Inbox {
         self.buf.drain(..total);
         let fds = self.fds.drain(..hdr.nfds).collect();
         Ok(Some(Frame { kind: hdr.kind, payload, fds }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Reads frames from a non-blocking socket through an [`Inbox`] until `n` have arrived.
+    fn read_frames(sock: OwnedFd, n: usize) -> Vec<Frame> {
+        sys::set_nonblocking(sock.as_fd(), true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut inbox = Inbox::default();
+        (0..n).map(|_| recv_buffered(sock.as_fd(), &mut inbox, Some(deadline)).unwrap()).collect()
+    }
+
+    #[test]
+    fn frames_of_many_parts_arrive_whole_through_partial_writes() {
+        // Parts of every size, empty ones among them, more than one `sendmsg` gathers, and more
+        // bytes than the socket holds: the writer (non-blocking) sends them piece by piece.
+        let sizes = [3usize, 0, 100_000, 1, 0, 7, 300_000, 2, 5, 1, 0, 4096, 11, 9];
+        let parts: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (0..n).map(|j| (i * 31 + j) as u8).collect())
+            .collect();
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let (a, b) = sys::stream_pair().unwrap();
+        sys::set_nonblocking(a.as_fd(), true).unwrap();
+        let reader = std::thread::spawn(move || read_frames(b, 3));
+        send(a.as_fd(), Kind::Return, &refs, &[]).unwrap();
+        send(a.as_fd(), Kind::Panic, &[b"short"], &[]).unwrap();
+        send(a.as_fd(), Kind::Failed, &[], &[]).unwrap();
+        let got = reader.join().unwrap();
+        assert_eq!(got[0].kind, Kind::Return);
+        assert_eq!(got[0].payload, parts.concat());
+        assert_eq!((got[1].kind, got[1].payload.as_slice()), (Kind::Panic, &b"short"[..]));
+        assert_eq!((got[2].kind, got[2].payload.len()), (Kind::Failed, 0));
+    }
+
+    #[test]
+    fn a_reply_of_exactly_the_small_read_size_and_one_past_it_are_read_whole() {
+        for len in [512 - HEADER_LEN, 512 - HEADER_LEN + 1, 512, 513, 10_000] {
+            let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let (a, b) = sys::stream_pair().unwrap();
+            send(a.as_fd(), Kind::Return, &[&body], &[]).unwrap();
+            drop(a);
+            let got = read_frames(b, 1);
+            assert_eq!(got[0].payload, body, "{len} bytes");
+        }
     }
 }

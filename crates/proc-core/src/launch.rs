@@ -1,7 +1,7 @@
 //! The parent side of the three start methods: make the child exist, hand it its job, and return
 //! what the parent needs to watch it.
 
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -147,14 +147,24 @@ fn self_pidfd(me: i32) -> Option<RawFd> {
 }
 
 /// Fork: the child runs the job in a copy of this process.
-fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
+///
+/// Everything the child needs is made here, before the fork: a page the child writes is a page
+/// copied, and the allocator's pages are among the first it would write.
+fn fork(job: Box<dyn Job>, mut meta: ChildMeta) -> Result<ChildState, StartError> {
     let (ours, theirs) = sys::stream_pair()?;
     let daemon = meta.daemon;
     let name = meta.name.clone();
     let parent = sys::getpid();
     let ours_raw = ours.as_raw_fd();
     let own_pidfd = self_pidfd(parent);
+    let record = runtime::ParentRecord::take(&mut meta);
     let run = move || -> io::Result<i32> {
+        // What the parent has printed but not yet written would be written again by the child's
+        // copy of the buffer when the child flushes at exit (Python flushes here too). This also
+        // sets up stdout in the parent, once, rather than in every child.
+        let _ = std::io::stdout().flush();
+        // On the thread that forks (this may be the spawner thread).
+        crate::codec::prepare_thread();
         let alone = sys::single_threaded();
         let locks = runtime::fork_locks();
         let other = crate::forkserver::lock_for_fork();
@@ -184,7 +194,7 @@ fn fork(job: Box<dyn Job>, meta: ChildMeta) -> Result<ChildState, StartError> {
                     // owns it (the cache that held it was just emptied).
                     unsafe { sys::adopt(fd) }
                 });
-                entry::run_forked_child(job, meta, theirs, parent, parent_pidfd)
+                entry::run_forked_child(job, meta, record, theirs, parent, parent_pidfd)
             }
         }
     };

@@ -438,25 +438,44 @@ pub(crate) fn is_daemon() -> bool {
     lock(&ME).daemon
 }
 
-/// Becomes the child described by `meta` (called first thing in every child).
+/// A child's record of its parent, made from its [`ChildMeta`] before the child exists when the
+/// child is a fork (so the child does not allocate it), or in the child otherwise.
+pub(crate) struct ParentRecord(Arc<ParentInfo>);
+
+impl ParentRecord {
+    /// The parent `meta` names (its name is moved out of `meta`).
+    pub(crate) fn take(meta: &mut ChildMeta) -> ParentRecord {
+        ParentRecord(Arc::new(ParentInfo {
+            pid: Pid::from_raw(meta.parent_pid),
+            name: std::mem::take(&mut meta.parent_name),
+            pidfd: None,
+        }))
+    }
+}
+
+/// Becomes the child described by `meta`, whose parent is `parent` with the pidfd `parent_pidfd`
+/// (called first thing in every child).
 pub(crate) fn become_child(
     meta: ChildMeta,
+    parent: ParentRecord,
     parent_pidfd: Option<OwnedFd>,
     bootstrap: Option<std::os::fd::RawFd>,
 ) {
+    let mut parent = parent.0;
+    if let Some(info) = Arc::get_mut(&mut parent) {
+        info.pidfd = parent_pidfd;
+    }
     let mut me = lock(&ME);
-    // Moved, not copied: a fork child writes as few of its parent's pages as it can (each one
-    // it writes is copied then).
-    me.name = meta.name;
-    me.identity = meta.identity;
+    // Moved in, not copied, and the parent's values forgotten rather than freed: a fork child
+    // writes as few of the pages it shares with its parent as it can (each one written is copied),
+    // and the allocator's are among them. (A spawned child has only the defaults to forget.)
+    std::mem::forget(std::mem::replace(&mut me.name, meta.name));
+    std::mem::forget(std::mem::replace(&mut me.identity, meta.identity));
     me.daemon = meta.daemon;
     me.authkey = Some(meta.authkey);
     me.counter = 0;
-    me.parent = Some(Arc::new(ParentInfo {
-        pid: Pid::from_raw(meta.parent_pid),
-        name: meta.parent_name,
-        pidfd: parent_pidfd,
-    }));
+    // Dropped: only a child of a child had a parent before, and its pidfd must be closed.
+    drop(me.parent.replace(parent));
     if let Some(old) = std::mem::replace(&mut me.bootstrap, bootstrap) {
         // A fork child does not answer to its parent's parent: close the inherited socket.
         // SAFETY: `old` is the bootstrap socket this process adopted at start-up and still owns.

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use multiproc::{Process, parent_process};
+use multiproc::{Process, StartMethod, parent_process};
 
 /// Long enough that only a kill ends it first; bounded so that a broken run cannot leak a process.
 const FOREVER: Duration = Duration::from_secs(60);
@@ -77,6 +77,16 @@ fn main() {
         }
         "flush" => {
             let mut p = Process::new(partial_line, ());
+            p.start().unwrap();
+            p.join().unwrap();
+            println!();
+            println!("parent joined");
+        }
+        "fork-flush" => {
+            print!("parent wrote without a newline; ");
+            // SAFETY: this program has one thread here, and the child only prints.
+            let fork = unsafe { StartMethod::fork() };
+            let mut p = Process::builder().start_method(fork).target(partial_line, ());
             p.start().unwrap();
             p.join().unwrap();
             println!();

@@ -78,11 +78,32 @@ pub(crate) fn send_all_with_fds(
     bytes: &[&[u8]],
     fds: &[BorrowedFd<'_>],
 ) -> io::Result<()> {
-    let mut slices: Vec<&[u8]> = bytes.iter().copied().filter(|b| !b.is_empty()).collect();
+    // Slices go out up to `BATCH` per `sendmsg`, gathered on the stack: no allocation, so a fork
+    // child sending its reply copies none of its parent's heap pages.
+    const BATCH: usize = 8;
     let mut fds = fds;
-    while !slices.is_empty() {
-        let iov: Vec<IoSlice<'_>> = slices.iter().map(|s| IoSlice::new(s)).collect();
-        let n = match send_with_fds(sock, &iov, fds) {
+    // The first slice not fully sent, and how much of it is.
+    let (mut i, mut off) = (0, 0);
+    loop {
+        while i < bytes.len() && off == bytes[i].len() {
+            (i, off) = (i + 1, 0);
+        }
+        if i == bytes.len() {
+            return Ok(());
+        }
+        let mut iov = [IoSlice::new(&[]); BATCH];
+        let mut k = 0;
+        for (j, b) in bytes.iter().enumerate().skip(i) {
+            if k == BATCH {
+                break;
+            }
+            let rest = if j == i { &b[off..] } else { b };
+            if !rest.is_empty() {
+                iov[k] = IoSlice::new(rest);
+                k += 1;
+            }
+        }
+        let mut n = match send_with_fds(sock, &iov[..k], fds) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 wait_fd(sock, Interest::Writable, None)?;
@@ -91,20 +112,16 @@ pub(crate) fn send_all_with_fds(
             Err(e) => return Err(e),
         };
         fds = &[];
-        advance(&mut slices, n);
-    }
-    Ok(())
-}
-
-fn advance(slices: &mut Vec<&[u8]>, mut n: usize) {
-    let mut i = 0;
-    while i < slices.len() && n >= slices[i].len() {
-        n -= slices[i].len();
-        i += 1;
-    }
-    slices.drain(..i);
-    if let Some(first) = slices.first_mut() {
-        *first = &first[n..];
+        while n > 0 {
+            let rest = bytes[i].len() - off;
+            if n < rest {
+                off += n;
+                n = 0;
+            } else {
+                n -= rest;
+                (i, off) = (i + 1, 0);
+            }
+        }
     }
 }
 
@@ -225,7 +242,7 @@ pub(crate) fn wait_fd(
     interest: Interest,
     deadline: Option<Instant>,
 ) -> io::Result<bool> {
-    Ok(poll(&[(fd, interest)], deadline)?.iter().any(|r| *r))
+    poll_any(&[(fd, interest)], deadline)
 }
 
 /// `poll` over several fds until one is ready or the deadline passes; returns readiness per fd.
@@ -234,17 +251,41 @@ pub(crate) fn poll(
     fds: &[(BorrowedFd<'_>, Interest)],
     deadline: Option<Instant>,
 ) -> io::Result<Vec<bool>> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|(fd, i)| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: match i {
-                Interest::Readable => libc::POLLIN,
-                Interest::Writable => libc::POLLOUT,
-            },
-            revents: 0,
-        })
-        .collect();
+    let mut pfds: Vec<libc::pollfd> = fds.iter().map(pollfd).collect();
+    poll_raw(&mut pfds, deadline)?;
+    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+}
+
+/// Like [`poll`], but only says whether any fd is ready. Up to four fds cost no allocation (the
+/// parent of a fork child waits this way, and each heap page it writes then is a page copied).
+pub(crate) fn poll_any(
+    fds: &[(BorrowedFd<'_>, Interest)],
+    deadline: Option<Instant>,
+) -> io::Result<bool> {
+    const FEW: usize = 4;
+    if fds.len() > FEW {
+        return Ok(poll(fds, deadline)?.contains(&true));
+    }
+    let mut pfds = [libc::pollfd { fd: -1, events: 0, revents: 0 }; FEW];
+    for (p, f) in pfds.iter_mut().zip(fds) {
+        *p = pollfd(f);
+    }
+    Ok(poll_raw(&mut pfds[..fds.len()], deadline)? > 0)
+}
+
+fn pollfd((fd, interest): &(BorrowedFd<'_>, Interest)) -> libc::pollfd {
+    libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: match interest {
+            Interest::Readable => libc::POLLIN,
+            Interest::Writable => libc::POLLOUT,
+        },
+        revents: 0,
+    }
+}
+
+/// `poll(2)` on `pfds` until one is ready (returns how many) or the deadline passes (returns 0).
+fn poll_raw(pfds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Result<usize> {
     loop {
         let timeout_ms = match deadline {
             None => -1,
@@ -271,9 +312,9 @@ pub(crate) fn poll(
             {
                 continue;
             }
-            return Ok(vec![false; pfds.len()]);
+            return Ok(0);
         }
-        return Ok(pfds.iter().map(|p| p.revents != 0).collect());
+        return Ok(n as usize);
     }
 }
 

@@ -146,8 +146,13 @@ pub(crate) fn ignore_sigpipe() {
 /// Points fd 0 at `/dev/null`, as Python's child bootstrap does (so a read of stdin sees EOF).
 /// No allocation: a fork child copies every page of its parent's heap it writes to.
 pub(crate) fn stdin_from_dev_null() -> io::Result<()> {
-    // SAFETY: a NUL-terminated path; the fd returned is this function's to own.
-    let fd = cvt(unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+    // The path is built on the stack, which a fork child has touched already, rather than read from
+    // a constant: that would fault in one more page of the binary just for the kernel to copy ten
+    // bytes out of it. (`black_box` keeps the compiler from passing the constant after all.)
+    let path: [u8; 10] = std::hint::black_box(*b"/dev/null\0");
+    // SAFETY: a NUL-terminated path that outlives the call; the fd returned is this function's to
+    // own.
+    let fd = cvt(unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
     if fd == 0 {
         // stdin was closed, and the lowest free fd is 0: it is /dev/null already (and must stay
         // open), but close-on-exec was asked for; clear it as dup2 would have.
