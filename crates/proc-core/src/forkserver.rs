@@ -268,6 +268,8 @@ struct Spare {
 /// client goes), and waits.
 fn fork_spare(me: i32) -> Option<Spare> {
     let (ours, theirs) = sys::stream_pair().ok()?;
+    // Set up once here rather than in every child (see `codec::prepare_thread`).
+    crate::codec::prepare_thread();
     // SAFETY: the server is single-threaded (it never ran `main`, and starts no threads), so the
     // child gets a consistent copy of everything.
     match unsafe { sys::fork() } {
