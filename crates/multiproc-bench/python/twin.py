@@ -12,6 +12,7 @@ CLOCK_MONOTONIC on Linux, system-wide, so timestamps taken in different processe
 
 import json
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import time
@@ -65,14 +66,22 @@ def pipe_stream(conn, n, size):
     conn.close()
 
 
-def contend(lock_value, barrier, n, out):
+def pin_to_cpu(k):
+    """Keeps this process on the k-th CPU it may run on (counting round), as the Rust side does: two
+    processes taking turns on one CPU never contend."""
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[k % len(cpus)]})
+
+
+def contend(lock_value, barrier, n, cpu, out):
+    pin_to_cpu(cpu)
     obj = lock_value.get_obj()
     barrier.wait()
     t0 = time.perf_counter()
     for _ in range(n):
         with lock_value.get_lock():
             obj.value += 1
-    out.send(time.perf_counter() - t0)
+    out.send((t0, time.perf_counter()))
 
 
 def event_echo(ping, pong, n):
@@ -107,12 +116,20 @@ def array_per_element(arr, out):
     out.send((time.perf_counter() - t0) * 1e3)
 
 
-def manager_updates(d, key, n, barrier, out):
+def span(intervals):
+    """How long processes that each report (start, end) on the shared clock took together: from the
+    first start to the last end, so a process that ran alone while the other waited to be scheduled
+    does not count as contention."""
+    return max(e for _, e in intervals) - min(s for s, _ in intervals)
+
+
+def manager_updates(d, key, n, barrier, cpu, out):
+    pin_to_cpu(cpu)
     barrier.wait()
     t0 = time.perf_counter()
     for i in range(n):
         d[key] = i
-    out.send(time.perf_counter() - t0)
+    out.send((t0, time.perf_counter()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,19 +326,22 @@ def lock_2proc():
     def sample():
         v = mp.Value("q", 0)
         barrier = mp.Barrier(2)
-        pipes, procs = [], []
-        for _ in range(2):
+        pipes, ends, procs = [], [], []
+        for k in range(2):
             r, s = mp.Pipe(duplex=False)
             pipes.append(r)
-            procs.append(mp.Process(target=contend, args=(v, barrier, n, s)))
+            ends.append(s)
+            procs.append(mp.Process(target=contend, args=(v, barrier, n, k, s)))
         for p in procs:
             p.start()
-        longest = max(r.recv() for r in pipes)
+        for w in ends:
+            w.close()  # ours: a child that dies is then an EOFError here, not a hang
+        together = span([r.recv() for r in pipes])
         for p in procs:
             p.join()
         if v.value != 2 * n:
             raise RuntimeError(f"lost updates: {v.value} of {2 * n}")
-        return 2 * n / longest
+        return 2 * n / together
 
     return figure("lock_contention/2proc", "ops/s", "higher", 2 * n, measure(sample))
 
@@ -333,9 +353,10 @@ def lock_1proc():
         v = mp.Value("q", 0)
         barrier = mp.Barrier(1)
         r, s = mp.Pipe(duplex=False)
-        p = mp.Process(target=contend, args=(v, barrier, n, s))
+        p = mp.Process(target=contend, args=(v, barrier, n, 0, s))
         p.start()
-        dt = r.recv()
+        s.close()  # ours: a child that dies is then an EOFError here, not a hang
+        dt = span([r.recv()])
         p.join()
         return n / dt
 
@@ -509,17 +530,20 @@ def manager_dict_2proc():
 
         def sample():
             barrier = mp.Barrier(2)
-            pipes, procs = [], []
+            pipes, ends, procs = [], [], []
             for k in range(2):
                 r, s = mp.Pipe(duplex=False)
                 pipes.append(r)
-                procs.append(mp.Process(target=manager_updates, args=(d, f"key{k}", n, barrier, s)))
+                ends.append(s)
+                procs.append(mp.Process(target=manager_updates, args=(d, f"key{k}", n, barrier, k, s)))
             for p in procs:
                 p.start()
-            longest = max(r.recv() for r in pipes)
+            for w in ends:
+                w.close()  # ours: a child that dies is then an EOFError here, not a hang
+            together = span([r.recv() for r in pipes])
             for p in procs:
                 p.join()
-            return 2 * n / longest
+            return 2 * n / together
 
         return figure("manager_dict/2proc", "updates/s", "higher", 2 * n, measure(sample))
 

@@ -118,17 +118,83 @@ pub struct Figure {
     pub extra: BTreeMap<String, Stats>,
 }
 
-/// Starts every process, joins them all, and returns the longest time one of them reported (in
-/// seconds): how long they took together when each times its own part.
-pub(crate) fn slowest(mut ps: Vec<multiproc::Process<f64>>) -> Result<f64, String> {
+/// Now on `CLOCK_MONOTONIC`, in seconds: system-wide, so times taken in different processes compare
+/// (Python's `time.perf_counter()` reads the same clock).
+pub(crate) fn shared_clock() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into the live local `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(rc, 0, "CLOCK_MONOTONIC is always available on Linux");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// The starting line of the two-process benchmarks: each process arrives, then spins until every
+/// one has. Spinning, not sleeping as at a [`Barrier`](multiproc::Barrier): a process woken from a
+/// sleep here can take a millisecond to run again, and the other runs its whole part alone
+/// meanwhile, which measures no contention at all. (Python's runs are a hundred times longer, so
+/// its twin keeps `mp.Barrier`.)
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StartLine {
+    arrived: multiproc::process::Shared<std::sync::atomic::AtomicU32>,
+    parties: u32,
+}
+
+impl StartLine {
+    pub(crate) fn new(parties: u32) -> Result<StartLine, String> {
+        let arrived = multiproc::process::Shared::new(std::sync::atomic::AtomicU32::new(0))
+            .map_err(|e| e.to_string())?;
+        Ok(StartLine { arrived, parties })
+    }
+
+    /// Arrives and waits for the others (panics if they have not come within a minute: one died).
+    pub(crate) fn wait(&self) {
+        use std::sync::atomic::Ordering;
+        self.arrived.fetch_add(1, Ordering::AcqRel);
+        let give_up = Instant::now() + std::time::Duration::from_secs(60);
+        while self.arrived.load(Ordering::Acquire) < self.parties {
+            assert!(Instant::now() < give_up, "the other processes never reached the start");
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Keeps the calling process on the `k`-th CPU it may run on (counting round). The two-process
+/// benchmarks give each process its own CPU: runs last a millisecond, too short for the scheduler
+/// to move a process off a shared CPU, and two processes taking turns on one CPU never contend.
+pub(crate) fn pin_to_cpu(k: usize) {
+    // SAFETY: a cpu_set_t is plain bits; all zeros is the empty set.
+    let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: sched_getaffinity writes at most `size` bytes into the live local set.
+    let rc = unsafe { libc::sched_getaffinity(0, size, &mut allowed) };
+    assert_eq!(rc, 0, "sched_getaffinity: {}", std::io::Error::last_os_error());
+    let setsize = 8 * size;
+    // SAFETY: CPU_ISSET reads one bit of the set, within its `setsize` bits.
+    let cpus: Vec<usize> =
+        (0..setsize).filter(|&c| unsafe { libc::CPU_ISSET(c, &allowed) }).collect();
+    // SAFETY: as above.
+    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET writes one bit of the set, a CPU number read from a set of the same size.
+    unsafe { libc::CPU_SET(cpus[k % cpus.len()], &mut one) };
+    // SAFETY: sched_setaffinity reads `size` bytes from the live local set.
+    let rc = unsafe { libc::sched_setaffinity(0, size, &one) };
+    assert_eq!(rc, 0, "sched_setaffinity: {}", std::io::Error::last_os_error());
+}
+
+/// Starts every process, joins them all, and returns how long they took together (in seconds):
+/// from the first one's start to the last one's end, each reported on the [`shared_clock`]. (The
+/// longest of their own durations would count two processes that ran one after the other, never
+/// meeting, as if they had run side by side.)
+pub(crate) fn span(mut ps: Vec<multiproc::Process<(f64, f64)>>) -> Result<f64, String> {
     for p in &mut ps {
         p.start().map_err(|e| e.to_string())?;
     }
-    let mut longest: f64 = 0.0;
+    let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
     for p in &mut ps {
-        longest = longest.max(p.join().map_err(|e| e.to_string())?);
+        let (start, end) = p.join().map_err(|e| e.to_string())?;
+        (first, last) = (first.min(start), last.max(end));
     }
-    Ok(longest)
+    Ok(last - first)
 }
 
 /// Runs `sample` warm-up and timed times; each call returns one sample.

@@ -4,23 +4,32 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use multiproc::process::Shared;
-use multiproc::{Barrier, Event, Lock, Process, Semaphore};
+use multiproc::{Event, Lock, Process, Semaphore};
 
-use crate::{Better, Figure, Opts, Workload, measure, rate, slowest};
+use crate::{
+    Better, Figure, Opts, StartLine, Workload, measure, pin_to_cpu, rate, shared_clock, span,
+};
 
 const OPS: u64 = 100_000;
 
-/// `n` × (acquire; read-increment-write a shared i64; release), after everyone meets at `start`.
-/// Returns the time from the barrier to the end, in seconds.
-fn contend(lock: Lock, value: Shared<AtomicI64>, start: Barrier, n: u64) -> f64 {
-    start.wait().unwrap();
-    let t = Instant::now();
+/// On CPU `cpu`, `n` × (acquire; read-increment-write a shared i64; release), after everyone meets
+/// at `start`. Returns when it started and ended on the shared clock.
+fn contend(
+    lock: Lock,
+    value: Shared<AtomicI64>,
+    start: StartLine,
+    n: u64,
+    cpu: usize,
+) -> (f64, f64) {
+    pin_to_cpu(cpu);
+    start.wait();
+    let t = shared_clock();
     for _ in 0..n {
         let _g = lock.acquire().unwrap();
         let v = value.load(Ordering::Relaxed);
         value.store(v + 1, Ordering::Relaxed);
     }
-    t.elapsed().as_secs_f64()
+    (t, shared_clock())
 }
 
 fn lock_2proc(opts: &Opts) -> Result<Figure, String> {
@@ -28,15 +37,15 @@ fn lock_2proc(opts: &Opts) -> Result<Figure, String> {
     let samples = measure(opts, || {
         let lock = Lock::new().map_err(|e| e.to_string())?;
         let value = Shared::new(AtomicI64::new(0)).map_err(|e| e.to_string())?;
-        let start = Barrier::new(2).map_err(|e| e.to_string())?;
+        let start = StartLine::new(2)?;
         let ps = (0..2)
-            .map(|_| Process::new(contend, (lock.clone(), value.clone(), start.clone(), n)))
+            .map(|k| Process::new(contend, (lock.clone(), value.clone(), start.clone(), n, k)))
             .collect();
-        let longest = slowest(ps)?;
+        let together = span(ps)?;
         if value.load(Ordering::SeqCst) != 2 * n as i64 {
             return Err(format!("lost updates: {} of {}", value.load(Ordering::SeqCst), 2 * n));
         }
-        Ok(2.0 * n as f64 / longest)
+        Ok(2.0 * n as f64 / together)
     })?;
     Ok(Figure::new("lock_contention/2proc", "multiproc", "ops/s", Better::Higher, 2 * n, samples))
 }
