@@ -1,6 +1,6 @@
 //! Names, identities, current_process, parent_process, cpu counts.
 
-use proc_core::{Process, current_process, parent_process};
+use proc_core::{Process, StartMethod, current_process, parent_process};
 
 use crate::support::run;
 
@@ -16,6 +16,23 @@ fn grandchild_names() -> (String, String) {
     p.start().unwrap();
     let (name, ..) = p.join_timeout(crate::support::WATCHDOG).unwrap();
     (planned, name)
+}
+
+type WhoAmI = (String, u32, bool, Option<(i32, String)>, Vec<u32>);
+
+fn fork() -> StartMethod {
+    // SAFETY: the targets below use only multiproc's fork-aware state and the allocator (fork-safe
+    // in glibc); they take no lock another test thread could hold.
+    unsafe { StartMethod::fork() }
+}
+
+/// In a fork child: forks a grandchild and reports what it says, then who this child is.
+fn forked_grandchild() -> (WhoAmI, String, u32, Vec<u32>) {
+    let mut p = Process::builder().start_method(fork()).target(whoami, ());
+    p.start().unwrap();
+    let grandchild = p.join_timeout(crate::support::WATCHDOG).unwrap();
+    let me = current_process();
+    (grandchild, me.name().to_string(), me.pid().as_raw() as u32, me.identity().to_vec())
 }
 
 #[test]
@@ -50,6 +67,18 @@ fn grandchildren_are_named_process_n_m() {
     let (planned, actual) = run(p);
     assert_eq!(planned, format!("{parent_name}:1"));
     assert_eq!(actual, planned);
+}
+
+#[test]
+fn a_fork_child_of_a_fork_child_knows_its_own_parent() {
+    let p = Process::builder().start_method(fork()).target(forked_grandchild, ());
+    let child = p.name().to_string();
+    let ((name, pid, _, parent, identity), child_name, child_pid, child_identity) = run(p);
+    assert_eq!(child_name, child);
+    assert_eq!(name, format!("{child}:1"));
+    assert_ne!(pid, child_pid);
+    assert_eq!(parent, Some((child_pid as i32, child.clone())));
+    assert_eq!(identity, [child_identity, vec![1]].concat());
 }
 
 #[test]
