@@ -54,7 +54,9 @@ impl StartMethod {
     /// forever, and any data structure another thread was updating stays half-updated. The caller
     /// promises that the child's work touches no such state: always true in a program with one
     /// thread, and true when the other threads hold no locks or data the target uses.
-    /// multiproc's own state is fork-aware.
+    /// multiproc's own state is fork-aware, and `start` flushes stdout before forking (so nothing
+    /// printed without a newline is written twice); other buffers of the program are copied as they
+    /// are, so flush them first.
     ///
     /// ```
     /// use proc_core::{Process, StartMethod};
