@@ -11,16 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_bytes::ByteBuf;
 
 use crate::sync::{rtt_figure, time_round_trips};
-use crate::{Better, Figure, Opts, Workload, measure};
-
-/// CLOCK_MONOTONIC in nanoseconds: the same clock in every process, so a start taken in a
-/// producer and an end taken in a consumer can be subtracted.
-fn mono_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec into the live local.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
+use crate::{Better, Figure, Opts, Workload, measure, mono_ns};
 
 /// What a queue workload carries.
 trait Payload: Serialize + DeserializeOwned + 'static {

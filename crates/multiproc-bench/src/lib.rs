@@ -118,14 +118,14 @@ pub struct Figure {
     pub extra: BTreeMap<String, Stats>,
 }
 
-/// Now on `CLOCK_MONOTONIC`, in seconds: system-wide, so times taken in different processes compare
-/// (Python's `time.perf_counter()` reads the same clock).
-pub(crate) fn shared_clock() -> f64 {
+/// CLOCK_MONOTONIC in nanoseconds: the same clock in every process (Python's
+/// `time.perf_counter()` reads it too), so a start taken in one process and an end taken in
+/// another can be subtracted.
+pub(crate) fn mono_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec into the live local `ts`.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    assert_eq!(rc, 0, "CLOCK_MONOTONIC is always available on Linux");
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    // SAFETY: clock_gettime writes one timespec into the live local.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// The starting line of the two-process benchmarks: each process arrives, then spins until every
@@ -182,19 +182,19 @@ pub(crate) fn pin_to_cpu(k: usize) {
 }
 
 /// Starts every process, joins them all, and returns how long they took together (in seconds):
-/// from the first one's start to the last one's end, each reported on the [`shared_clock`]. (The
+/// from the first one's start to the last one's end, each reported in [`mono_ns`]. (The
 /// longest of their own durations would count two processes that ran one after the other, never
 /// meeting, as if they had run side by side.)
-pub(crate) fn span(mut ps: Vec<multiproc::Process<(f64, f64)>>) -> Result<f64, String> {
+pub(crate) fn span(mut ps: Vec<multiproc::Process<(u64, u64)>>) -> Result<f64, String> {
     for p in &mut ps {
         p.start().map_err(|e| e.to_string())?;
     }
-    let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut first, mut last) = (u64::MAX, 0);
     for p in &mut ps {
         let (start, end) = p.join().map_err(|e| e.to_string())?;
         (first, last) = (first.min(start), last.max(end));
     }
-    Ok(last - first)
+    Ok(last.saturating_sub(first) as f64 * 1e-9)
 }
 
 /// Runs `sample` warm-up and timed times; each call returns one sample.

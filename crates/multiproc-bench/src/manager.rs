@@ -7,27 +7,27 @@
 use multiproc::{DictProxy, Manager, Process};
 
 use crate::sync::{rtt_figure, time_round_trips};
-use crate::{Better, Figure, Opts, StartLine, Workload, measure, pin_to_cpu, shared_clock, span};
+use crate::{Better, Figure, Opts, StartLine, Workload, measure, mono_ns, pin_to_cpu, span};
 
 /// On CPU `cpu`, `n` × `d[key] = i`, after both writers meet at `start`; when it started and ended
-/// on the shared clock.
+/// in [`mono_ns`].
 fn updates(
     d: DictProxy<String, u64>,
     key: String,
     n: u64,
     start: StartLine,
     cpu: usize,
-) -> (f64, f64) {
+) -> (u64, u64) {
     pin_to_cpu(cpu);
     // Connect (and map the dict) before the clock starts, as Python's proxy connects when it is
     // unpickled.
     d.insert(key.clone(), 0).unwrap();
     start.wait();
-    let t = shared_clock();
+    let t = mono_ns();
     for i in 0..n {
         d.insert(key.clone(), i).unwrap();
     }
-    (t, shared_clock())
+    (t, mono_ns())
 }
 
 fn dict_rtt(opts: &Opts) -> Result<Figure, String> {

@@ -6,30 +6,28 @@ use std::time::{Duration, Instant};
 use multiproc::process::Shared;
 use multiproc::{Event, Lock, Process, Semaphore};
 
-use crate::{
-    Better, Figure, Opts, StartLine, Workload, measure, pin_to_cpu, rate, shared_clock, span,
-};
+use crate::{Better, Figure, Opts, StartLine, Workload, measure, mono_ns, pin_to_cpu, rate, span};
 
 const OPS: u64 = 100_000;
 
 /// On CPU `cpu`, `n` × (acquire; read-increment-write a shared i64; release), after everyone meets
-/// at `start`. Returns when it started and ended on the shared clock.
+/// at `start`. Returns when it started and ended in [`mono_ns`].
 fn contend(
     lock: Lock,
     value: Shared<AtomicI64>,
     start: StartLine,
     n: u64,
     cpu: usize,
-) -> (f64, f64) {
+) -> (u64, u64) {
     pin_to_cpu(cpu);
     start.wait();
-    let t = shared_clock();
+    let t = mono_ns();
     for _ in 0..n {
         let _g = lock.acquire().unwrap();
         let v = value.load(Ordering::Relaxed);
         value.store(v + 1, Ordering::Relaxed);
     }
-    (t, shared_clock())
+    (t, mono_ns())
 }
 
 fn lock_2proc(opts: &Opts) -> Result<Figure, String> {
